@@ -1,0 +1,184 @@
+package engine
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/natsock/natsock/protocol/eio"
+)
+
+// openPolling answers a polling handshake with the open packet.
+func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, q map[string][]string, protocol int) {
+	s := srv.newSession(r, q, protocol, transportPolling)
+	open := append([]byte{'0'}, srv.handshakeJSON(s.id, true)...)
+	if protocol == 3 {
+		open = eio.AppendPayloadRecordV3(nil, open)
+	}
+	writePayload(w, open)
+	s.open()
+}
+
+func writePayload(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write(body)
+}
+
+// servePoll holds a GET until there is something to send.
+func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.transport != transportPolling || (s.closed && s.pollFinal == nil) {
+		s.mu.Unlock()
+		writeError(w, http.StatusBadRequest, codeBadRequest)
+		return
+	}
+	if s.pollHeld {
+		// Two GETs at once: the client is broken. The held one gets the
+		// close packet, this one an error.
+		s.closeLocked(ReasonPollingConflict)
+		s.mu.Unlock()
+		writeError(w, http.StatusBadRequest, codeBadRequest)
+		return
+	}
+	s.pollHeld = true
+	for {
+		var body []byte
+		switch {
+		case s.closed && s.pollFinal != nil:
+			body = s.drainLocked(s.pollFinal)
+			s.pollFinal = nil
+			s.draining = false
+			s.srv.remove(s)
+		case s.closed:
+			body = s.recordsLocked(closeMsg, nil)
+		case s.pollNoop || s.transport != transportPolling:
+			body = s.recordsLocked(noopMsg, nil)
+		case len(s.queue) > 0:
+			body = s.drainLocked(nil)
+		}
+		if body != nil {
+			s.pollHeld = false
+			s.mu.Unlock()
+			writePayload(w, body)
+			return
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.pollWake:
+		case <-r.Context().Done():
+			// The client gave up on its GET: it is gone.
+			s.mu.Lock()
+			s.pollHeld = false
+			s.closeLocked(ReasonTransportClose)
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Lock()
+	}
+}
+
+// drainLocked takes queued messages, up to MaxPayload bytes (at least one),
+// and returns them as one polling payload, with final appended if set.
+func (s *Session) drainLocked(final *Message) []byte {
+	var body []byte
+	taken, n := 0, 0
+	for _, m := range s.queue {
+		rec := m.pollRecords(s.protocol)
+		if n > 0 && len(body)+len(rec) > s.srv.cfg.MaxPayload {
+			break
+		}
+		body = s.recordsLocked(m, body)
+		taken += m.size
+		n++
+	}
+	clear(s.queue[:n])
+	s.queue = s.queue[n:]
+	if len(s.queue) == 0 {
+		s.queue = nil
+	}
+	s.queuedBytes -= taken
+	if final != nil && len(s.queue) == 0 {
+		body = s.recordsLocked(final, body)
+	}
+	return body
+}
+
+// recordsLocked appends m's records to a payload.
+func (s *Session) recordsLocked(m *Message, body []byte) []byte {
+	if m.raw != nil {
+		return body // a websocket control frame queued during a probe
+	}
+	rec := m.pollRecords(s.protocol)
+	if s.protocol == 3 {
+		return append(body, rec...)
+	}
+	return eio.AppendPayloadRecord(body, rec)
+}
+
+// servePost reads the packets of a polling POST.
+func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
+	max := s.srv.cfg.MaxPayload
+	if r.ContentLength > int64(max) {
+		s.CloseWith(ReasonPayloadTooLarge)
+		writeError(w, http.StatusRequestEntityTooLarge, codeBadRequest)
+		return
+	}
+	s.mu.Lock()
+	if s.closed || s.transport != transportPolling {
+		s.mu.Unlock()
+		writeError(w, http.StatusBadRequest, codeBadRequest)
+		return
+	}
+	if s.pollPosted {
+		s.closeLocked(ReasonParseError)
+		s.mu.Unlock()
+		writeError(w, http.StatusBadRequest, codeBadRequest)
+		return
+	}
+	s.pollPosted = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.pollPosted = false
+		s.mu.Unlock()
+	}()
+
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(max)+1))
+	if err != nil {
+		s.CloseWith(ReasonTransportError)
+		writeError(w, http.StatusBadRequest, codeBadRequest)
+		return
+	}
+	if len(body) > max {
+		s.CloseWith(ReasonPayloadTooLarge)
+		writeError(w, http.StatusRequestEntityTooLarge, codeBadRequest)
+		return
+	}
+	var packets []eio.Packet
+	collect := func(p eio.Packet) error {
+		packets = append(packets, p)
+		return nil
+	}
+	switch {
+	case s.protocol == 4:
+		err = eio.DecodePayload(body, collect)
+	case r.Header.Get("Content-Type") == "application/octet-stream":
+		err = eio.DecodeBinaryPayloadV3(body, collect)
+	default:
+		err = eio.DecodePayloadV3(body, collect)
+	}
+	if err != nil {
+		s.srv.cfg.Logger.Debug("malformed polling payload", "sid", s.id, "remote", r.RemoteAddr, "err", err)
+		s.CloseWith(ReasonParseError)
+		writeError(w, http.StatusBadRequest, codeBadRequest)
+		return
+	}
+	for _, p := range packets {
+		s.onPacket(p)
+	}
+	w.Header().Set("Content-Type", "text/html")
+	_, _ = io.WriteString(w, "ok")
+}

@@ -1,0 +1,319 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/natsock/natsock/protocol/internal/timers"
+)
+
+// Handler receives a Server's sessions. The Server serializes the calls for
+// one session: OnOpen first, then OnMessage in arrival order, OnClose last.
+// Calls for different sessions run concurrently.
+type Handler interface {
+	// OnOpen is called once the handshake is written.
+	OnOpen(s *Session)
+	// OnMessage is called for each message packet. data is only valid
+	// during the call.
+	OnMessage(s *Session, data []byte, binary bool)
+	// OnClose is called once, after the transport is gone.
+	OnClose(s *Session, reason Reason)
+}
+
+// Server is an Engine.IO v4 server (and v3 with Config.AllowEIO3) serving
+// the websocket and polling transports from one http.Handler.
+type Server struct {
+	cfg     Config
+	handler Handler
+	wheel   *timers.Wheel
+
+	mu       sync.RWMutex
+	sessions map[string]*Session
+
+	closing atomic.Bool
+	wg      sync.WaitGroup
+	stats   counters
+}
+
+// NewServer checks cfg, fills its defaults and returns a Server that hands
+// its sessions to h.
+func NewServer(cfg Config, h Handler) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	return &Server{
+		cfg:      cfg,
+		handler:  h,
+		wheel:    timers.New(),
+		sessions: make(map[string]*Session),
+	}, nil
+}
+
+// Config returns the server's configuration with its defaults filled in.
+func (srv *Server) Config() Config { return srv.cfg }
+
+// Wheel returns the shared timer wheel, for the layer above's timeouts.
+func (srv *Server) Wheel() *timers.Wheel { return srv.wheel }
+
+// Count returns the number of open sessions.
+func (srv *Server) Count() int {
+	srv.mu.RLock()
+	defer srv.mu.RUnlock()
+	return len(srv.sessions)
+}
+
+// Close closes every session with ReasonServerShutdown, letting each write
+// what it has queued, and waits for the server's goroutines until ctx ends.
+// New requests are refused from the start. It is safe to call twice.
+func (srv *Server) Close(ctx context.Context) error {
+	if srv.closing.CompareAndSwap(false, true) {
+		srv.mu.RLock()
+		all := make([]*Session, 0, len(srv.sessions))
+		for _, s := range srv.sessions {
+			all = append(all, s)
+		}
+		srv.mu.RUnlock()
+		for _, s := range all {
+			s.CloseWith(ReasonServerShutdown)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		srv.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		srv.wheel.Close()
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (srv *Server) remove(s *Session) {
+	srv.mu.Lock()
+	if srv.sessions[s.id] == s {
+		delete(srv.sessions, s.id)
+	}
+	srv.mu.Unlock()
+}
+
+func (srv *Server) lookup(id string) *Session {
+	srv.mu.RLock()
+	defer srv.mu.RUnlock()
+	return srv.sessions[id]
+}
+
+// Engine.IO error codes, as the Node.js server sends them.
+const (
+	codeUnknownTransport   = 0
+	codeUnknownSID         = 1
+	codeBadHandshakeMethod = 2
+	codeBadRequest         = 3
+	codeForbidden          = 4
+	codeUnsupportedVersion = 5
+)
+
+var codeMessages = [...]string{
+	"Transport unknown",
+	"Session ID unknown",
+	"Bad handshake method",
+	"Bad request",
+	"Forbidden",
+	"Unsupported protocol version",
+}
+
+func writeError(w http.ResponseWriter, status, code int) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{code, codeMessages[code]})
+	_, _ = w.Write(b)
+}
+
+// ServeHTTP serves the Engine.IO endpoint: handshakes, polling requests and
+// websocket connections and upgrades.
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !srv.cors(w, r) {
+		writeError(w, http.StatusForbidden, codeForbidden)
+		return
+	}
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if srv.closing.Load() {
+		w.Header().Set("Connection", "close")
+		writeError(w, http.StatusServiceUnavailable, codeBadRequest)
+		return
+	}
+	q := r.URL.Query()
+	protocol := 4
+	switch q.Get("EIO") {
+	case "4":
+	case "3":
+		if !srv.cfg.AllowEIO3 {
+			writeError(w, http.StatusBadRequest, codeUnsupportedVersion)
+			return
+		}
+		protocol = 3
+	default:
+		writeError(w, http.StatusBadRequest, codeUnsupportedVersion)
+		return
+	}
+	websocket := false
+	switch q.Get("transport") {
+	case "polling":
+		if srv.cfg.DisablePolling {
+			writeError(w, http.StatusBadRequest, codeUnknownTransport)
+			return
+		}
+	case "websocket":
+		if srv.cfg.DisableWebSocket {
+			writeError(w, http.StatusBadRequest, codeUnknownTransport)
+			return
+		}
+		websocket = true
+	default:
+		writeError(w, http.StatusBadRequest, codeUnknownTransport)
+		return
+	}
+	if websocket && (r.Method != http.MethodGet || !isUpgrade(r)) {
+		writeError(w, http.StatusBadRequest, codeBadRequest)
+		return
+	}
+	sid := q.Get("sid")
+	if sid == "" {
+		if r.Method != http.MethodGet {
+			writeError(w, http.StatusBadRequest, codeBadHandshakeMethod)
+			return
+		}
+		if q.Get("j") != "" {
+			writeError(w, http.StatusBadRequest, codeBadRequest) // JSONP is not served
+			return
+		}
+		if check := srv.cfg.CheckRequest; check != nil {
+			if err := check(r); err != nil {
+				srv.cfg.Logger.Info("handshake refused", "remote", r.RemoteAddr, "err", err)
+				writeError(w, http.StatusForbidden, codeForbidden)
+				return
+			}
+		}
+		if websocket {
+			srv.openWebSocket(w, r, q, protocol)
+		} else {
+			srv.openPolling(w, r, q, protocol)
+		}
+		return
+	}
+	s := srv.lookup(sid)
+	if s == nil {
+		writeError(w, http.StatusBadRequest, codeUnknownSID)
+		return
+	}
+	if websocket {
+		s.upgrade(w, r)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		s.servePoll(w, r)
+	case http.MethodPost:
+		s.servePost(w, r)
+	default:
+		writeError(w, http.StatusBadRequest, codeBadRequest)
+	}
+}
+
+func isUpgrade(r *http.Request) bool {
+	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+// newSession registers a session and starts its heartbeat. The caller
+// writes the handshake next, then calls open.
+func (srv *Server) newSession(r *http.Request, q map[string][]string, protocol int, kind transportKind) *Session {
+	s := &Session{
+		srv:       srv,
+		id:        newID(),
+		protocol:  protocol,
+		transport: kind,
+		handshake: Handshake{
+			RemoteAddr: r.RemoteAddr,
+			Query:      q,
+			Header:     keptHeader(r.Header),
+			Time:       time.Now(),
+		},
+	}
+	if kind == transportPolling {
+		s.pollWake = make(chan struct{}, 1)
+	}
+	// The timers start before the handshake is written, so a client that
+	// never answers is gone pingInterval+pingTimeout after it.
+	s.startHeartbeat()
+	srv.mu.Lock()
+	srv.sessions[s.id] = s
+	srv.mu.Unlock()
+	srv.stats.opened.Add(1)
+	return s
+}
+
+// open hands a new session to the handler.
+func (s *Session) open() {
+	s.inMu.Lock()
+	s.srv.handler.OnOpen(s)
+	s.inMu.Unlock()
+}
+
+// handshakeJSON is the open packet's payload.
+func (srv *Server) handshakeJSON(sid string, upgrades bool) []byte {
+	b := make([]byte, 0, 128)
+	b = append(b, `{"sid":"`...)
+	b = append(b, sid...)
+	b = append(b, `","upgrades":`...)
+	if upgrades && !srv.cfg.DisableWebSocket {
+		b = append(b, `["websocket"]`...)
+	} else {
+		b = append(b, `[]`...)
+	}
+	b = append(b, `,"pingInterval":`...)
+	b = strconv.AppendInt(b, srv.cfg.PingInterval.Milliseconds(), 10)
+	b = append(b, `,"pingTimeout":`...)
+	b = strconv.AppendInt(b, srv.cfg.PingTimeout.Milliseconds(), 10)
+	b = append(b, `,"maxPayload":`...)
+	b = strconv.AppendInt(b, int64(srv.cfg.MaxPayload), 10)
+	return append(b, '}')
+}
+
+// newID returns a random 20-character session id.
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// droppedHeaders are not kept in a session's Handshake: they describe the
+// transport, not the client.
+var droppedHeaders = [...]string{
+	"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version",
+	"Sec-Websocket-Extensions", "Sec-Websocket-Protocol", "Content-Length",
+	"Content-Type", "Accept-Encoding", "Pragma", "Cache-Control",
+}
+
+func keptHeader(h http.Header) http.Header {
+	c := h.Clone()
+	for _, k := range droppedHeaders {
+		delete(c, k)
+	}
+	return c
+}

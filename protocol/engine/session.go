@@ -1,0 +1,398 @@
+package engine
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/natsock/natsock/protocol/eio"
+	"github.com/natsock/natsock/protocol/internal/timers"
+)
+
+// Handshake is what a session keeps of the HTTP request that opened it: a
+// copy, so that nothing of the request itself outlives the handshake.
+type Handshake struct {
+	RemoteAddr string
+	Query      url.Values
+	Header     http.Header // without the websocket and hop-by-hop headers
+	Time       time.Time
+}
+
+type transportKind uint8
+
+const (
+	transportPolling transportKind = iota
+	transportWebSocket
+)
+
+func (k transportKind) String() string {
+	if k == transportWebSocket {
+		return "websocket"
+	}
+	return "polling"
+}
+
+// pollingGrace is how long a gracefully closed polling session waits for
+// the client's next GET to collect its last packets and the close packet.
+const pollingGrace = 2 * time.Second
+
+// Session is one Engine.IO connection, whatever its transport. Its methods
+// are safe for concurrent use.
+type Session struct {
+	srv       *Server
+	id        string
+	protocol  int // 3 or 4
+	handshake Handshake
+
+	mu          sync.Mutex
+	closed      bool
+	reason      Reason
+	transport   transportKind
+	queue       []*Message
+	queuedBytes int // bytes queued or being written
+
+	conn     net.Conn // websocket only
+	flushing bool     // a goroutine is writing conn's queue
+
+	pollHeld   bool          // a GET is waiting for packets
+	pollPosted bool          // a POST is being read
+	pollWake   chan struct{} // wakes the held GET
+	pollNoop   bool          // an upgrade is probing: answer GETs with noop
+	pollFinal  *Message      // what a GET gets once the session is closed
+	draining   bool          // closed, but a last GET may collect the queue
+	upgrading  bool
+
+	timer     timers.Timer
+	awaitPong bool
+
+	wmu  sync.Mutex // serializes websocket writes
+	inMu sync.Mutex // serializes calls into the Handler
+	data any
+}
+
+// ID returns the Engine.IO session id (the "sid").
+func (s *Session) ID() string { return s.id }
+
+// Protocol returns the Engine.IO protocol version: 4, or 3 for a socket.io
+// v2 client.
+func (s *Session) Protocol() int { return s.protocol }
+
+// Handshake returns what the session kept of its opening request.
+func (s *Session) Handshake() *Handshake { return &s.handshake }
+
+// Transport returns "websocket" or "polling".
+func (s *Session) Transport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.transport.String()
+}
+
+// SetData attaches the layer above's state to the session.
+func (s *Session) SetData(v any) { s.data = v }
+
+// Data returns what SetData attached.
+func (s *Session) Data() any { return s.data }
+
+// Send queues m for the client. It never blocks on the network. When the
+// queue is full the Server's SlowPolicy applies and Send returns
+// ErrSlowConsumer; on a closed session it returns ErrClosed.
+func (s *Session) Send(m *Message) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	cfg := &s.srv.cfg
+	if len(s.queue) >= cfg.MaxQueueMessages || s.queuedBytes+m.size > cfg.MaxQueueBytes {
+		if cfg.SlowPolicy != SlowDropOldest {
+			s.closeLocked(ReasonSlow)
+			s.mu.Unlock()
+			s.srv.stats.slowClosed.Add(1)
+			return ErrSlowConsumer
+		}
+		dropped := 0
+		for len(s.queue) > 0 && (len(s.queue) >= cfg.MaxQueueMessages || s.queuedBytes+m.size > cfg.MaxQueueBytes) {
+			if isControl(s.queue[0]) {
+				break // never drop a heartbeat
+			}
+			s.queuedBytes -= s.queue[0].size
+			s.queue[0] = nil
+			s.queue = s.queue[1:]
+			dropped++
+		}
+		if len(s.queue) >= cfg.MaxQueueMessages || s.queuedBytes+m.size > cfg.MaxQueueBytes {
+			s.mu.Unlock()
+			s.srv.stats.dropped.Add(uint64(dropped) + 1)
+			return ErrSlowConsumer
+		}
+		s.srv.stats.dropped.Add(uint64(dropped))
+	}
+	s.enqueueLocked(m)
+	s.mu.Unlock()
+	return nil
+}
+
+func isControl(m *Message) bool { return m.raw != nil || m.packets[0].Type != eio.Message }
+
+// sendControl queues a control packet past the queue bound.
+func (s *Session) sendControl(m *Message) {
+	s.mu.Lock()
+	if !s.closed {
+		s.enqueueLocked(m)
+	}
+	s.mu.Unlock()
+}
+
+func (s *Session) enqueueLocked(m *Message) {
+	s.queue = append(s.queue, m)
+	s.queuedBytes += m.size
+	s.kickLocked()
+}
+
+// kickLocked starts delivery of the queue: a flush goroutine for websocket,
+// a wake-up for a held polling GET.
+func (s *Session) kickLocked() {
+	if s.transport == transportWebSocket {
+		if !s.flushing && len(s.queue) > 0 {
+			s.flushing = true
+			s.srv.wg.Add(1)
+			go s.flushLoop()
+		}
+		return
+	}
+	s.wakePollLocked()
+}
+
+// Close closes the session with ReasonForcedClose, after what is queued has
+// been written.
+func (s *Session) Close() { s.CloseWith(ReasonForcedClose) }
+
+// CloseWith closes the session for reason. Graceful reasons (forced close,
+// server shutdown, client close) deliver what is queued first; the others
+// cut the transport at once.
+func (s *Session) CloseWith(reason Reason) {
+	s.mu.Lock()
+	s.closeLocked(reason)
+	s.mu.Unlock()
+}
+
+func graceful(r Reason) bool {
+	return r == ReasonForcedClose || r == ReasonServerShutdown || r == ReasonTransportClose
+}
+
+// closeLocked marks the session closed and hands the transport teardown
+// and the handler's OnClose to a goroutine, so that it is safe to call from
+// anywhere, handlers included.
+func (s *Session) closeLocked(reason Reason) {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.reason = reason
+	s.srv.wheel.Stop(&s.timer)
+	if s.transport == transportPolling {
+		// A held GET gets the final packet now; after a graceful close the
+		// next GET may still collect the queue and the close packet.
+		final := closeMsg
+		if reason == ReasonTransportClose {
+			final = noopMsg // the client closed; it expects no close packet
+		}
+		if !graceful(reason) {
+			s.queue = nil
+		}
+		if s.pollHeld || graceful(reason) {
+			s.pollFinal = final
+		}
+		s.draining = graceful(reason) && !s.pollHeld
+		s.wakePollLocked()
+	}
+	if !s.draining {
+		s.srv.remove(s)
+	}
+	s.srv.wg.Add(1)
+	go s.finish(reason)
+}
+
+// finish tears the transport down and tells the handler, once.
+func (s *Session) finish(reason Reason) {
+	defer s.srv.wg.Done()
+	s.mu.Lock()
+	transport, conn, draining := s.transport, s.conn, s.draining
+	s.mu.Unlock()
+	if transport == transportWebSocket {
+		s.closeWebSocket(conn, reason)
+	}
+	if draining {
+		s.srv.wg.Add(1)
+		time.AfterFunc(pollingGrace, func() {
+			defer s.srv.wg.Done()
+			s.srv.remove(s)
+		})
+	}
+	s.inMu.Lock()
+	s.srv.handler.OnClose(s, reason)
+	s.inMu.Unlock()
+}
+
+// closeWebSocket writes what is queued (graceful reasons only) and a close
+// frame, then closes conn.
+func (s *Session) closeWebSocket(conn net.Conn, reason Reason) {
+	code := ws.StatusNormalClosure
+	switch reason {
+	case ReasonParseError:
+		code = ws.StatusProtocolError
+	case ReasonPayloadTooLarge:
+		code = ws.StatusMessageTooBig
+	case ReasonSlow, ReasonPingTimeout, ReasonServerShutdown:
+		code = ws.StatusGoingAway
+	}
+	if !graceful(reason) {
+		// Abort a write in progress; a slow client gets no more of our time.
+		_ = conn.SetWriteDeadline(time.Unix(1, 0))
+	}
+	s.wmu.Lock()
+	if graceful(reason) {
+		_ = s.writeQueued(conn)
+	} else {
+		s.mu.Lock()
+		s.queue = nil
+		s.mu.Unlock()
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = conn.Write(ws.MustCompileFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(code, ""))))
+	s.wmu.Unlock()
+	_ = conn.Close()
+}
+
+var buffersPool = sync.Pool{New: func() any { b := make(net.Buffers, 0, 64); return &b }}
+
+// flushLoop writes the websocket queue until it is empty.
+func (s *Session) flushLoop() {
+	defer s.srv.wg.Done()
+	for {
+		s.wmu.Lock()
+		s.mu.Lock()
+		conn, closed := s.conn, s.closed
+		s.mu.Unlock()
+		var err error
+		if !closed {
+			err = s.writeQueued(conn)
+		}
+		s.wmu.Unlock()
+		s.mu.Lock()
+		if err != nil || closed || len(s.queue) == 0 {
+			s.flushing = false
+			if err != nil {
+				s.closeLocked(ReasonTransportError)
+			}
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+	}
+}
+
+// writeQueued takes the whole queue and writes it to conn in one vectored
+// write. The caller holds wmu.
+func (s *Session) writeQueued(conn net.Conn) error {
+	bp := buffersPool.Get().(*net.Buffers)
+	bufs := (*bp)[:0]
+	s.mu.Lock()
+	taken := 0
+	for i, m := range s.queue {
+		bufs = append(bufs, m.wsFrames(s.protocol))
+		taken += m.size
+		s.queue[i] = nil
+	}
+	s.queue = s.queue[:0]
+	s.mu.Unlock()
+	var err error
+	if len(bufs) > 0 {
+		_ = conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
+		w := bufs
+		_, err = w.WriteTo(conn)
+		s.srv.stats.writes.Add(1)
+		s.srv.stats.frames.Add(uint64(len(bufs)))
+	}
+	clear(bufs[:cap(bufs)])
+	*bp = bufs[:0]
+	buffersPool.Put(bp)
+	s.mu.Lock()
+	s.queuedBytes -= taken
+	s.mu.Unlock()
+	return err
+}
+
+// startHeartbeat arms the session's timer: the first ping (v4) or the
+// deadline for the client's first ping (v3).
+func (s *Session) startHeartbeat() {
+	s.timer.Init(s.onTimer)
+	cfg := &s.srv.cfg
+	if s.protocol == 3 {
+		s.srv.wheel.After(&s.timer, cfg.PingInterval+cfg.PingTimeout)
+		return
+	}
+	s.srv.wheel.After(&s.timer, cfg.PingInterval)
+}
+
+// onTimer runs on the wheel's goroutine.
+func (s *Session) onTimer() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	if s.protocol == 3 || s.awaitPong {
+		s.closeLocked(ReasonPingTimeout)
+		return
+	}
+	s.awaitPong = true
+	s.srv.wheel.After(&s.timer, s.srv.cfg.PingTimeout)
+	s.enqueueLocked(pingMsg)
+}
+
+// onPacket handles one packet from the client, from whichever transport.
+func (s *Session) onPacket(p eio.Packet) {
+	switch p.Type {
+	case eio.Message:
+		s.inMu.Lock()
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if !closed {
+			s.srv.handler.OnMessage(s, p.Data, p.Binary)
+		}
+		s.inMu.Unlock()
+	case eio.Pong:
+		if s.protocol == 4 {
+			s.mu.Lock()
+			if s.awaitPong && !s.closed {
+				s.awaitPong = false
+				s.srv.wheel.After(&s.timer, s.srv.cfg.PingInterval)
+			}
+			s.mu.Unlock()
+		}
+	case eio.Ping:
+		if s.protocol == 3 {
+			cfg := &s.srv.cfg
+			s.mu.Lock()
+			if !s.closed {
+				s.srv.wheel.After(&s.timer, cfg.PingInterval+cfg.PingTimeout)
+			}
+			s.mu.Unlock()
+			if len(p.Data) == 0 {
+				s.sendControl(pongMsg)
+			} else {
+				s.sendControl(newControl(eio.Pong, string(p.Data)))
+			}
+		}
+	case eio.Close:
+		s.CloseWith(ReasonTransportClose)
+	case eio.Noop:
+	default: // open or upgrade outside an upgrade
+		s.CloseWith(ReasonParseError)
+	}
+}

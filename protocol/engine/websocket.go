@@ -1,0 +1,282 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+	"github.com/natsock/natsock/protocol/eio"
+)
+
+// readBufferSize is the websocket read buffer: large enough for a frame
+// header and a typical small message, small enough that an idle connection
+// costs little. Larger payloads are read straight into their own buffer.
+const readBufferSize = 512
+
+// hijack completes the websocket handshake and takes the connection from
+// net/http. Bytes the client sent early are kept; the request is not.
+func hijack(w http.ResponseWriter, r *http.Request) (net.Conn, *bufio.Reader, error) {
+	conn, rw, _, err := ws.HTTPUpgrader{}.Upgrade(r, w)
+	if err != nil {
+		return nil, nil, err
+	}
+	var src io.Reader = conn
+	if n := rw.Reader.Buffered(); n > 0 {
+		early, _ := rw.Reader.Peek(n)
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
+	}
+	return conn, bufio.NewReaderSize(src, readBufferSize), nil
+}
+
+// openWebSocket opens a session that starts on websocket.
+func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q map[string][]string, protocol int) {
+	conn, br, err := hijack(w, r)
+	if err != nil {
+		srv.cfg.Logger.Debug("websocket handshake failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	s := srv.newSession(r, q, protocol, transportWebSocket)
+	s.conn = conn
+	open := append([]byte{'0'}, srv.handshakeJSON(s.id, false)...)
+	s.wmu.Lock()
+	_ = conn.SetWriteDeadline(time.Now().Add(srv.cfg.WriteTimeout))
+	_, err = conn.Write(appendFrameHeader(nil, ws.OpText, len(open)))
+	if err == nil {
+		_, err = conn.Write(open)
+	}
+	s.wmu.Unlock()
+	if err != nil {
+		s.CloseWith(ReasonTransportError)
+	}
+	s.open()
+	srv.wg.Add(1)
+	go func() {
+		defer srv.wg.Done()
+		s.readLoop(conn, br)
+	}()
+}
+
+// upgrade takes a websocket that probes to replace a polling session's
+// transport.
+func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closed || s.transport != transportPolling || s.upgrading {
+		s.mu.Unlock()
+		writeError(w, http.StatusBadRequest, codeBadRequest)
+		return
+	}
+	s.upgrading = true
+	s.mu.Unlock()
+	conn, br, err := hijack(w, r)
+	if err != nil {
+		s.mu.Lock()
+		s.upgrading = false
+		s.mu.Unlock()
+		return
+	}
+	s.srv.wg.Add(1)
+	go func() {
+		defer s.srv.wg.Done()
+		if s.probe(conn, br) {
+			s.readLoop(conn, br)
+		}
+	}()
+}
+
+// probe runs the upgrade handshake on conn: "2probe" -> "3probe", the
+// polling side is released with noop, then "5" moves the session to conn.
+func (s *Session) probe(conn net.Conn, br *bufio.Reader) bool {
+	fail := func() bool {
+		_ = conn.Close()
+		s.mu.Lock()
+		s.upgrading = false
+		s.pollNoop = false
+		s.mu.Unlock()
+		return false
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(s.srv.cfg.UpgradeTimeout))
+	var hbuf [ws.MaxHeaderSize - 2]byte
+	op, data, err := s.readMessage(br, hbuf[:])
+	if err != nil || op != ws.OpText || string(data) != "2probe" {
+		return fail()
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
+	if _, err := conn.Write(pongProbeMsg.wsFrames(s.protocol)); err != nil {
+		return fail()
+	}
+	s.mu.Lock()
+	s.pollNoop = true
+	s.wakePollLocked()
+	s.mu.Unlock()
+
+	for {
+		op, data, err = s.readMessage(br, hbuf[:])
+		if err != nil || op != ws.OpText {
+			return fail()
+		}
+		p, err := eio.DecodeText(data)
+		if err != nil {
+			return fail()
+		}
+		if p.Type == eio.Upgrade {
+			break
+		}
+		if p.Type != eio.Ping && p.Type != eio.Noop {
+			return fail()
+		}
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = conn.Close()
+		return false
+	}
+	s.transport = transportWebSocket
+	s.conn = conn
+	s.upgrading = false
+	s.pollNoop = false
+	s.wakePollLocked() // a held GET sees the new transport and answers noop
+	s.kickLocked()
+	s.mu.Unlock()
+	return true
+}
+
+// wakePollLocked wakes a held polling GET.
+func (s *Session) wakePollLocked() {
+	select {
+	case s.pollWake <- struct{}{}:
+	default:
+	}
+}
+
+// readLoop reads the client's websocket messages until the connection ends.
+func (s *Session) readLoop(conn net.Conn, br *bufio.Reader) {
+	var hbuf [ws.MaxHeaderSize - 2]byte
+	for {
+		op, data, err := s.readMessage(br, hbuf[:])
+		if err != nil {
+			s.CloseWith(closeReasonFor(err))
+			return
+		}
+		var p eio.Packet
+		switch {
+		case op == ws.OpText:
+			p, err = eio.DecodeText(data)
+		case s.protocol == 3:
+			p, err = eio.DecodeBinaryV3(data)
+		default:
+			p = eio.Packet{Type: eio.Message, Data: data, Binary: true}
+		}
+		if err != nil {
+			s.srv.cfg.Logger.Debug("malformed websocket packet", "sid", s.id, "err", err)
+			s.CloseWith(ReasonParseError)
+			return
+		}
+		s.onPacket(p)
+	}
+}
+
+var (
+	errProtocol    = errors.New("engine: websocket protocol error")
+	errTooLarge    = errors.New("engine: message larger than maxPayload")
+	errClientClose = errors.New("engine: client closed the websocket")
+)
+
+func closeReasonFor(err error) Reason {
+	switch {
+	case errors.Is(err, errTooLarge):
+		return ReasonPayloadTooLarge
+	case errors.Is(err, errProtocol):
+		return ReasonParseError
+	case errors.Is(err, errClientClose), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		return ReasonTransportClose
+	}
+	return ReasonTransportError
+}
+
+// readMessage reads one whole websocket data message, answering control
+// frames on the way. Payload memory grows as bytes arrive, up to
+// MaxPayload, never on the length the peer declares.
+func (s *Session) readMessage(br *bufio.Reader, hbuf []byte) (ws.OpCode, []byte, error) {
+	var (
+		msg     []byte
+		op      ws.OpCode
+		started bool
+	)
+	max := int64(s.srv.cfg.MaxPayload)
+	for {
+		h, err := ws.ReadHeaderBuffer(br, hbuf)
+		if err != nil {
+			return 0, nil, err
+		}
+		if h.Rsv != 0 || !h.Masked || h.OpCode.IsReserved() {
+			return 0, nil, fmt.Errorf("%w: bad frame header", errProtocol)
+		}
+		if h.OpCode.IsControl() {
+			if h.Length > 125 || !h.Fin {
+				return 0, nil, fmt.Errorf("%w: bad control frame", errProtocol)
+			}
+			p := make([]byte, h.Length)
+			if _, err := io.ReadFull(br, p); err != nil {
+				return 0, nil, err
+			}
+			ws.Cipher(p, h.Mask, 0)
+			switch h.OpCode {
+			case ws.OpPing:
+				s.sendControl(rawWSMessage(ws.MustCompileFrame(ws.NewPongFrame(p))))
+			case ws.OpClose:
+				return 0, nil, errClientClose
+			}
+			continue
+		}
+		if h.OpCode == ws.OpContinuation {
+			if !started {
+				return 0, nil, fmt.Errorf("%w: continuation without a message", errProtocol)
+			}
+		} else {
+			if started {
+				return 0, nil, fmt.Errorf("%w: new message inside a fragmented one", errProtocol)
+			}
+			op, started = h.OpCode, true
+		}
+		if int64(len(msg))+h.Length > max {
+			return 0, nil, fmt.Errorf("%w: %d bytes", errTooLarge, int64(len(msg))+h.Length)
+		}
+		start := len(msg)
+		if msg, err = readGrowing(br, msg, int(h.Length)); err != nil {
+			return 0, nil, err
+		}
+		ws.Cipher(msg[start:], h.Mask, 0)
+		if h.Fin {
+			if op == ws.OpText && !utf8.Valid(msg) {
+				return 0, nil, fmt.Errorf("%w: text message is not UTF-8", errProtocol)
+			}
+			return op, msg, nil
+		}
+	}
+}
+
+// readGrowing appends n bytes from r to b, growing b in steps as the bytes
+// arrive.
+func readGrowing(r io.Reader, b []byte, n int) ([]byte, error) {
+	const step = 64 << 10
+	for n > 0 {
+		chunk := min(n, step)
+		b = append(b, make([]byte, chunk)...)[:len(b)]
+		got, err := io.ReadFull(r, b[len(b):len(b)+chunk])
+		b = b[:len(b)+got]
+		if err != nil {
+			return b, err
+		}
+		n -= chunk
+	}
+	return b, nil
+}

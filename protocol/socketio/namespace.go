@@ -1,0 +1,247 @@
+package socketio
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/natsock/natsock/protocol/engine"
+	"github.com/natsock/natsock/protocol/sio"
+)
+
+// Middleware vets a socket before it joins a namespace. It sees the
+// socket's Auth and Handshake; returning an error refuses the connection
+// (see ConnectError). Middlewares run in the order added.
+type Middleware func(s *Socket) error
+
+// EventHandler handles one event from a client. It runs on the goroutine
+// that reads the client's connection: hand slow work to another goroutine.
+type EventHandler func(s *Socket, ev *Event)
+
+// Event is one event a client emitted.
+type Event struct {
+	Name string
+	Data
+	socket *Socket
+	ackID  int64
+	acked  atomic.Bool
+}
+
+// WantsAck reports whether the client passed an acknowledgement callback.
+func (e *Event) WantsAck() bool { return e.ackID != sio.NoID }
+
+// Ack answers the client's acknowledgement callback with d. It may be
+// called once, from any goroutine.
+func (e *Event) Ack(d Data) error {
+	if !e.WantsAck() {
+		return ErrNoAck
+	}
+	if !e.acked.CompareAndSwap(false, true) {
+		return ErrAcked
+	}
+	s := e.socket
+	if !s.Connected() {
+		return ErrDisconnected
+	}
+	return s.conn.sess.Send(encode(packetSpec{typ: sio.Ack, namespace: s.ns.name, id: e.ackID}, d))
+}
+
+// Namespace is a Socket.IO namespace ("/" is the main one): its sockets,
+// rooms, middlewares and event handlers.
+type Namespace struct {
+	name string
+	srv  *Server
+
+	mu           sync.RWMutex
+	sockets      map[string]*Socket
+	rooms        map[string]map[*Socket]struct{}
+	middlewares  []Middleware
+	handlers     map[string]EventHandler
+	onAny        EventHandler
+	onConnect    func(*Socket)
+	onDisconnect func(*Socket, Reason)
+}
+
+func newNamespace(srv *Server, name string) *Namespace {
+	return &Namespace{
+		name:     name,
+		srv:      srv,
+		sockets:  make(map[string]*Socket),
+		rooms:    make(map[string]map[*Socket]struct{}),
+		handlers: make(map[string]EventHandler),
+	}
+}
+
+// Name returns the namespace's name, such as "/" or "/admin".
+func (n *Namespace) Name() string { return n.name }
+
+// Use adds a middleware.
+func (n *Namespace) Use(m Middleware) {
+	n.mu.Lock()
+	n.middlewares = append(n.middlewares, m)
+	n.mu.Unlock()
+}
+
+// OnConnect sets the function called for each socket once it has joined
+// (after the client got its CONNECT answer).
+func (n *Namespace) OnConnect(fn func(*Socket)) {
+	n.mu.Lock()
+	n.onConnect = fn
+	n.mu.Unlock()
+}
+
+// OnDisconnect sets the function called once for each socket that leaves.
+func (n *Namespace) OnDisconnect(fn func(*Socket, Reason)) {
+	n.mu.Lock()
+	n.onDisconnect = fn
+	n.mu.Unlock()
+}
+
+// On sets the handler for one event name.
+func (n *Namespace) On(event string, h EventHandler) {
+	n.mu.Lock()
+	n.handlers[event] = h
+	n.mu.Unlock()
+}
+
+// OnAny sets the handler for events that have no handler of their own.
+func (n *Namespace) OnAny(h EventHandler) {
+	n.mu.Lock()
+	n.onAny = h
+	n.mu.Unlock()
+}
+
+// Len returns the number of connected sockets.
+func (n *Namespace) Len() int {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return len(n.sockets)
+}
+
+// Socket returns the connected socket with id, or nil.
+func (n *Namespace) Socket(id string) *Socket {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.sockets[id]
+}
+
+// Emit sends an event to every socket of the namespace; see Broadcast.Emit.
+func (n *Namespace) Emit(event string, d Data) int {
+	return Broadcast{ns: n}.Emit(event, d)
+}
+
+// To starts a broadcast to the sockets in any of rooms.
+func (n *Namespace) To(rooms ...string) Broadcast {
+	return Broadcast{ns: n}.To(rooms...)
+}
+
+// Except starts a broadcast to every socket not in any of rooms.
+func (n *Namespace) Except(rooms ...string) Broadcast {
+	return Broadcast{ns: n}.Except(rooms...)
+}
+
+// Broadcast selects sockets of a namespace: those in any of its rooms (all
+// sockets when it names none), less those in any of its excepted rooms. A
+// socket's id also works as a room holding just that socket.
+type Broadcast struct {
+	ns     *Namespace
+	rooms  []string
+	except []string
+}
+
+// To adds rooms to the broadcast's targets.
+func (b Broadcast) To(rooms ...string) Broadcast {
+	b.rooms = append(append([]string(nil), b.rooms...), rooms...)
+	return b
+}
+
+// Except adds rooms whose sockets the broadcast skips.
+func (b Broadcast) Except(rooms ...string) Broadcast {
+	b.except = append(append([]string(nil), b.except...), rooms...)
+	return b
+}
+
+// Emit encodes the event once and queues the same bytes to every selected
+// socket. It never blocks on a client: a socket whose queue is full meets
+// the engine's slow-consumer policy. It returns how many sockets it queued
+// the event to.
+func (b Broadcast) Emit(event string, d Data) int {
+	n := b.ns
+	m := encode(packetSpec{typ: sio.Event, namespace: n.name, id: sio.NoID, event: event, hasEvent: true}, d)
+	return b.send(m)
+}
+
+func (b Broadcast) send(m *engine.Message) int {
+	n := b.ns
+	sent := 0
+	deliver := func(s *Socket) {
+		if len(b.except) > 0 && s.inAny(b.except) {
+			return
+		}
+		if s.conn.sess.Send(m) == nil {
+			sent++
+		}
+	}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	switch len(b.rooms) {
+	case 0:
+		for _, s := range n.sockets {
+			deliver(s)
+		}
+	case 1:
+		for s := range n.rooms[b.rooms[0]] {
+			deliver(s)
+		}
+		if s := n.sockets[b.rooms[0]]; s != nil {
+			if _, dup := n.rooms[b.rooms[0]][s]; !dup {
+				deliver(s)
+			}
+		}
+	default:
+		seen := make(map[*Socket]struct{})
+		for _, r := range b.rooms {
+			for s := range n.rooms[r] {
+				if _, ok := seen[s]; !ok {
+					seen[s] = struct{}{}
+					deliver(s)
+				}
+			}
+			if s := n.sockets[r]; s != nil {
+				if _, ok := seen[s]; !ok {
+					seen[s] = struct{}{}
+					deliver(s)
+				}
+			}
+		}
+	}
+	return sent
+}
+
+func (n *Namespace) addToRoomLocked(room string, s *Socket) {
+	set := n.rooms[room]
+	if set == nil {
+		set = make(map[*Socket]struct{})
+		n.rooms[room] = set
+	}
+	set[s] = struct{}{}
+}
+
+func (n *Namespace) removeFromRoomLocked(room string, s *Socket) {
+	set := n.rooms[room]
+	delete(set, s)
+	if len(set) == 0 {
+		delete(n.rooms, room)
+	}
+}
+
+func (n *Namespace) dispatch(s *Socket, ev *Event) {
+	n.mu.RLock()
+	h := n.handlers[ev.Name]
+	if h == nil {
+		h = n.onAny
+	}
+	n.mu.RUnlock()
+	if h != nil {
+		h(s, ev)
+	}
+}

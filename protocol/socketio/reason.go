@@ -1,0 +1,54 @@
+package socketio
+
+import (
+	"encoding/json"
+	"errors"
+
+	"github.com/natsock/natsock/protocol/engine"
+)
+
+// Reason says why a socket disconnected. The values are socket.io's own
+// disconnect reasons (what a client's "disconnect" handler receives) plus
+// the Engine.IO close reasons they derive from.
+type Reason string
+
+// Disconnect reasons.
+const (
+	ReasonServerNamespaceDisconnect Reason = "server namespace disconnect" // Socket.Disconnect
+	ReasonClientNamespaceDisconnect Reason = "client namespace disconnect" // the client sent DISCONNECT
+	ReasonServerShutdown            Reason = "server shutting down"        // Server.Close
+	ReasonTransportClose            Reason = Reason(engine.ReasonTransportClose)
+	ReasonTransportError            Reason = Reason(engine.ReasonTransportError)
+	ReasonPingTimeout               Reason = Reason(engine.ReasonPingTimeout)
+	ReasonParseError                Reason = Reason(engine.ReasonParseError)
+	ReasonForcedClose               Reason = Reason(engine.ReasonForcedClose)
+	ReasonSlow                      Reason = Reason(engine.ReasonSlow)
+)
+
+// ConnectError refuses a namespace connection. A Middleware returns it to
+// send the client a connect_error whose message is Message and whose data
+// is Data (raw JSON, omitted when nil). Any other error refuses with its
+// text as the message.
+type ConnectError struct {
+	Message string
+	Data    json.RawMessage
+}
+
+func (e *ConnectError) Error() string { return "socketio: connect refused: " + e.Message }
+
+// payload is the CONNECT_ERROR packet's JSON.
+func (e *ConnectError) payload() []byte {
+	b, _ := json.Marshal(struct {
+		Message string          `json:"message"`
+		Data    json.RawMessage `json:"data,omitempty"`
+	}{e.Message, e.Data})
+	return b
+}
+
+// Errors returned by emits.
+var (
+	ErrDisconnected = errors.New("socketio: socket disconnected")
+	ErrAckTimeout   = errors.New("socketio: acknowledgement timed out")
+	ErrNoAck        = errors.New("socketio: the client asked for no acknowledgement")
+	ErrAcked        = errors.New("socketio: already acknowledged")
+)

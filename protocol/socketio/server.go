@@ -1,0 +1,382 @@
+package socketio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/natsock/natsock/protocol/engine"
+	"github.com/natsock/natsock/protocol/internal/timers"
+	"github.com/natsock/natsock/protocol/sio"
+)
+
+// Config configures a Server. Zero fields take the defaults named.
+type Config struct {
+	// Engine configures the Engine.IO layer (heartbeats, transports,
+	// origins, queue bounds). Its Logger defaults to Logger.
+	Engine engine.Config
+	// ConnectTimeout closes an Engine.IO session that has not joined a
+	// namespace in time. Zero means 45s.
+	ConnectTimeout time.Duration
+	// MaxAttachments bounds the binary attachments of one packet. Zero
+	// means sio.DefaultMaxAttachments.
+	MaxAttachments int
+	// Logger receives the server's logs. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is a Socket.IO v5 server (and v4, for socket.io v2 clients, when
+// Engine.AllowEIO3 is set) on the Engine.IO server in package engine. Mount
+// it at the socket.io path (usually "/socket.io/").
+type Server struct {
+	cfg Config
+	eng *engine.Server
+
+	mu   sync.RWMutex
+	nsps map[string]*Namespace
+}
+
+// NewServer builds a Server with the main namespace "/" already in place.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.ConnectTimeout < 0 {
+		return nil, fmt.Errorf("socketio: ConnectTimeout must not be negative")
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 45 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Engine.Logger == nil {
+		cfg.Engine.Logger = cfg.Logger
+	}
+	srv := &Server{cfg: cfg, nsps: make(map[string]*Namespace)}
+	eng, err := engine.NewServer(cfg.Engine, handler{srv})
+	if err != nil {
+		return nil, err
+	}
+	srv.eng = eng
+	srv.Of("/")
+	return srv, nil
+}
+
+// ServeHTTP serves the socket.io endpoint.
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { srv.eng.ServeHTTP(w, r) }
+
+// Engine returns the Engine.IO server underneath.
+func (srv *Server) Engine() *engine.Server { return srv.eng }
+
+// Of returns the namespace called name, creating it. A name without a
+// leading "/" gets one.
+func (srv *Server) Of(name string) *Namespace {
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	n := srv.nsps[name]
+	if n == nil {
+		n = newNamespace(srv, name)
+		srv.nsps[name] = n
+	}
+	return n
+}
+
+func (srv *Server) namespace(name string) *Namespace {
+	srv.mu.RLock()
+	defer srv.mu.RUnlock()
+	return srv.nsps[name]
+}
+
+// Close disconnects every client (reason "server shutting down"), letting
+// each write what it has queued, and waits until ctx ends for the server's
+// goroutines. Clients see their transport close and reconnect, possibly to
+// another node. Safe to call twice.
+func (srv *Server) Close(ctx context.Context) error { return srv.eng.Close(ctx) }
+
+// conn is one Engine.IO session seen from Socket.IO: its sockets (one per
+// namespace) and the reassembly of binary packets.
+type conn struct {
+	srv     *Server
+	sess    *engine.Session
+	decoder sio.Decoder
+
+	mu        sync.Mutex
+	sockets   []*Socket
+	joined    bool // a namespace was joined once: the connect timeout is off
+	closed    bool
+	connTimer timers.Timer
+
+	partial     *sio.Packet // a binary packet waiting for attachments
+	attachments [][]byte
+}
+
+type handler struct{ srv *Server }
+
+func (h handler) OnOpen(sess *engine.Session) {
+	c := &conn{
+		srv:     h.srv,
+		sess:    sess,
+		decoder: sio.Decoder{MaxAttachments: h.srv.cfg.MaxAttachments, V4: sess.Protocol() == 3},
+	}
+	sess.SetData(c)
+	c.connTimer.Init(func() {
+		c.mu.Lock()
+		joined := c.joined
+		c.mu.Unlock()
+		if !joined {
+			sess.CloseWith(engine.ReasonForcedClose)
+		}
+	})
+	h.srv.eng.Wheel().After(&c.connTimer, h.srv.cfg.ConnectTimeout)
+	if sess.Protocol() == 3 {
+		// socket.io v2 clients join "/" without asking.
+		c.connect("/", nil)
+	}
+}
+
+func (h handler) OnMessage(sess *engine.Session, data []byte, binary bool) {
+	c := sess.Data().(*conn)
+	if binary {
+		if c.partial == nil {
+			c.fail("binary message without a packet announcing it", nil)
+			return
+		}
+		c.attachments = append(c.attachments, data)
+		if len(c.attachments) == c.partial.Attachments {
+			p, atts := *c.partial, c.attachments
+			c.partial, c.attachments = nil, nil
+			c.dispatch(p, atts)
+		}
+		return
+	}
+	if c.partial != nil {
+		c.fail("text packet while binary attachments were due", nil)
+		return
+	}
+	p, err := c.decoder.Decode(data)
+	if err != nil {
+		c.fail("malformed packet", err)
+		return
+	}
+	if p.Type.IsBinary() && p.Attachments > 0 {
+		c.partial = &p
+		return
+	}
+	c.dispatch(p, nil)
+}
+
+func (h handler) OnClose(sess *engine.Session, reason engine.Reason) {
+	c := sess.Data().(*conn)
+	c.mu.Lock()
+	c.closed = true
+	socks := c.sockets
+	c.sockets = nil
+	c.mu.Unlock()
+	h.srv.eng.Wheel().Stop(&c.connTimer)
+	for _, s := range socks {
+		if s.teardown() {
+			s.ns.notifyDisconnect(s, Reason(reason))
+		}
+	}
+}
+
+// fail closes the connection for a protocol violation.
+func (c *conn) fail(what string, err error) {
+	c.srv.cfg.Logger.Debug("socket.io protocol violation, closing", "sid", c.sess.ID(),
+		"remote", c.sess.Handshake().RemoteAddr, "problem", what, "err", err)
+	c.sess.CloseWith(engine.ReasonParseError)
+}
+
+func (c *conn) socket(ns string) *Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.sockets {
+		if s.ns.name == ns {
+			return s
+		}
+	}
+	return nil
+}
+
+func (c *conn) dispatch(p sio.Packet, attachments [][]byte) {
+	ns := p.Namespace
+	var query url.Values
+	if c.sess.Protocol() == 3 {
+		if i := strings.IndexByte(ns, '?'); i >= 0 {
+			query, _ = url.ParseQuery(ns[i+1:])
+			ns = ns[:i]
+		}
+	}
+	switch p.Type {
+	case sio.Connect:
+		auth := json.RawMessage(p.Data)
+		if query != nil {
+			flat := make(map[string]string, len(query))
+			for k := range query {
+				flat[k] = query.Get(k)
+			}
+			auth, _ = json.Marshal(flat)
+		}
+		c.connect(ns, auth)
+	case sio.Disconnect:
+		if s := c.socket(ns); s != nil {
+			c.detach(s, ReasonClientNamespaceDisconnect)
+		}
+	case sio.Event, sio.BinaryEvent:
+		s := c.socket(ns)
+		if s == nil {
+			c.fail("event for a namespace not joined", nil)
+			return
+		}
+		name, args, err := sio.SplitEvent(p.Data)
+		if err != nil {
+			c.fail("malformed event", err)
+			return
+		}
+		ev := &Event{Name: name, socket: s, ackID: p.ID}
+		ev.Args = rawArgs(args)
+		ev.Attachments = attachments
+		s.ns.dispatch(s, ev)
+	case sio.Ack, sio.BinaryAck:
+		s := c.socket(ns)
+		if s == nil {
+			c.fail("ack for a namespace not joined", nil)
+			return
+		}
+		args, err := sio.SplitArray(p.Data)
+		if err != nil {
+			c.fail("malformed ack", err)
+			return
+		}
+		s.onAck(p.ID, Data{Args: rawArgs(args), Attachments: attachments})
+	default:
+		c.fail("packet type a client may not send: "+p.Type.String(), nil)
+	}
+}
+
+func rawArgs(args [][]byte) []json.RawMessage {
+	out := make([]json.RawMessage, len(args))
+	for i, a := range args {
+		out[i] = a
+	}
+	return out
+}
+
+var emptyAuth = json.RawMessage(`{}`)
+
+// connect joins the namespace called name, if it exists and its
+// middlewares agree.
+func (c *conn) connect(name string, auth json.RawMessage) {
+	v3 := c.sess.Protocol() == 3
+	ns := c.srv.namespace(name)
+	if ns == nil {
+		c.refuse(name, &ConnectError{Message: "Invalid namespace"})
+		return
+	}
+	if c.socket(name) != nil {
+		return // already joined: a duplicate CONNECT changes nothing
+	}
+	if len(auth) == 0 {
+		auth = emptyAuth
+	}
+	s := &Socket{ns: ns, conn: c, auth: auth}
+	if v3 {
+		// socket.io v2 clients derive the id themselves.
+		s.id = c.sess.ID()
+		if name != "/" {
+			s.id = name + "#" + s.id
+		}
+	} else {
+		s.id = newID()
+	}
+	ns.mu.RLock()
+	mws := ns.middlewares
+	ns.mu.RUnlock()
+	for _, mw := range mws {
+		if err := mw(s); err != nil {
+			var ce *ConnectError
+			if !errors.As(err, &ce) {
+				ce = &ConnectError{Message: err.Error()}
+			}
+			c.refuse(name, ce)
+			return
+		}
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.sockets = append(c.sockets, s)
+	c.joined = true
+	c.mu.Unlock()
+	c.srv.eng.Wheel().Stop(&c.connTimer)
+	ns.mu.Lock()
+	s.connected = true
+	ns.sockets[s.id] = s
+	onConnect := ns.onConnect
+	ns.mu.Unlock()
+
+	var payload []byte
+	if !v3 {
+		payload = append(append([]byte(`{"sid":`), sio.AppendQuote(nil, s.id)...), '}')
+	}
+	_ = c.sess.Send(encodeControl(sio.Connect, name, payload))
+	if onConnect != nil {
+		onConnect(s)
+	}
+}
+
+// refuse answers a CONNECT with CONNECT_ERROR.
+func (c *conn) refuse(name string, ce *ConnectError) {
+	payload := ce.payload()
+	if c.sess.Protocol() == 3 {
+		// socket.io v2 clients get the data, or else the message, alone.
+		payload = ce.Data
+		if len(payload) == 0 {
+			payload = sio.AppendQuote(nil, ce.Message)
+		}
+	}
+	_ = c.sess.Send(encodeControl(sio.ConnectError, name, payload))
+}
+
+// detach forgets a socket that left while its session stays open.
+func (c *conn) detach(s *Socket, reason Reason) {
+	c.mu.Lock()
+	for i, x := range c.sockets {
+		if x == s {
+			c.sockets = append(c.sockets[:i], c.sockets[i+1:]...)
+			break
+		}
+	}
+	c.mu.Unlock()
+	if s.teardown() {
+		s.ns.notifyDisconnect(s, reason)
+	}
+}
+
+func (n *Namespace) notifyDisconnect(s *Socket, reason Reason) {
+	n.mu.RLock()
+	fn := n.onDisconnect
+	n.mu.RUnlock()
+	if fn != nil {
+		fn(s, reason)
+	}
+}
+
+// newID returns a random 20-character socket id.
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
