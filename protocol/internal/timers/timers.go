@@ -13,9 +13,9 @@ import (
 // not block. The zero value is an unscheduled timer; give it a callback
 // with Init before scheduling it.
 type Timer struct {
-	at    time.Time
-	pos   int // position in the heap plus one; 0 when not scheduled
-	fn    func()
+	at  time.Time
+	pos int // position in the heap plus one; 0 when not scheduled
+	fn  func()
 }
 
 // Init sets the callback that runs when t fires. Call it before the first
