@@ -69,10 +69,12 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-s.pollWake:
 		case <-r.Context().Done():
-			// The client gave up on its GET: it is gone.
+			// The client gave up on its GET: it is gone. This is a transport
+			// error, as in Node.js, not a close: a graceful close would keep
+			// the session draining for the next GET, which must get 400.
 			s.mu.Lock()
 			s.pollHeld = false
-			s.closeLocked(ReasonTransportClose)
+			s.closeLocked(ReasonTransportError)
 			s.mu.Unlock()
 			return
 		}

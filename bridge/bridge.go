@@ -1,0 +1,288 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/natsock/natsock/protocol/socketio"
+)
+
+// Bridge is one natsock node: socket.io clients on one side, NATS on the
+// other.
+type Bridge struct {
+	cfg     Config
+	log     *slog.Logger
+	mapping *Mapping
+	inbound *Inbound
+	sio     *socketio.Server
+	root    *socketio.Namespace
+
+	embedded *server.Server
+	nc       *nats.Conn
+	subs     []*nats.Subscription
+	ready    atomic.Bool // subscriptions registered on the server
+	inflight chan struct{}
+	wg       sync.WaitGroup // goroutines started by go()
+
+	refusedOrigins sync.Map // origin -> struct{}: each is logged once
+
+	ln      net.Listener
+	started chan struct{}
+	stopped atomic.Bool
+	stats   Stats
+}
+
+// Stats are a bridge's counters.
+type Stats struct {
+	Received    atomic.Uint64 // NATS messages mapped to an event
+	Emitted     atomic.Uint64 // socket deliveries queued
+	Published   atomic.Uint64 // inbound emits published
+	Requests    atomic.Uint64 // inbound emits requested (with ack)
+	Unmapped    atomic.Uint64 // client events with no inbound rule
+	BadInbound  atomic.Uint64 // client events refused (bad arguments, NATS error)
+	RequestErrs atomic.Uint64 // requests answered with an error
+}
+
+// New checks cfg and builds a Bridge. Nothing starts until Run.
+func New(cfg Config) (*Bridge, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	b := &Bridge{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		inflight: make(chan struct{}, cfg.MaxInflightRequests),
+		started:  make(chan struct{}),
+	}
+	b.mapping, _ = NewMapping(cfg.Maps)
+	b.inbound, _ = NewInbound(cfg.Inbound)
+	ecfg := cfg.engineConfig()
+	ecfg.OnOriginRefused = b.originRefused
+	srv, err := socketio.NewServer(socketio.Config{Engine: ecfg, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	b.sio = srv
+	b.root = srv.Of("/")
+	b.root.OnAny(b.onClientEvent)
+	return b, nil
+}
+
+// Stats returns the bridge's counters.
+func (b *Bridge) Stats() *Stats { return &b.stats }
+
+// Addr returns the HTTP listener's address once Run has started it.
+func (b *Bridge) Addr() net.Addr {
+	<-b.started
+	if b.ln == nil {
+		return nil
+	}
+	return b.ln.Addr()
+}
+
+// NATSURL returns the URL of the NATS server in use (the embedded one's when
+// there is one) once Run has started.
+func (b *Bridge) NATSURL() string {
+	<-b.started
+	if b.embedded != nil {
+		return b.embedded.ClientURL()
+	}
+	return b.cfg.NATSURL
+}
+
+// Ready reports whether NATS is connected and every subscription is
+// registered: what /readyz answers.
+func (b *Bridge) Ready() bool {
+	return b.nc != nil && b.nc.IsConnected() && b.ready.Load()
+}
+
+// Run starts the bridge and serves until ctx ends, then shuts down in a fixed
+// order: stop accepting, drain NATS, disconnect the sockets (reason "server
+// shutting down"), stop the embedded NATS. It returns nil after a clean
+// shutdown within Config.ShutdownTimeout.
+func (b *Bridge) Run(ctx context.Context) (err error) {
+	startedOnce := sync.OnceFunc(func() { close(b.started) })
+	defer startedOnce()
+	if b.cfg.NATSURL == "" {
+		if b.embedded, err = startEmbedded(b.cfg.EmbeddedNATSListen, b.log); err != nil {
+			return err
+		}
+		defer b.embedded.Shutdown()
+	}
+	url := b.cfg.NATSURL
+	if b.embedded != nil {
+		url = b.embedded.ClientURL()
+	}
+	opts, err := b.cfg.natsOptions(b.log, b.stopped.Load, b.natsChanged)
+	if err != nil {
+		return err
+	}
+	if b.nc, err = nats.Connect(url, opts...); err != nil {
+		return fmt.Errorf("bridge: NATS %s: %w", url, err)
+	}
+	defer b.nc.Close()
+	if err := b.subscribe(); err != nil {
+		return err
+	}
+
+	b.ln, err = net.Listen("tcp", b.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("bridge: --listen %s: %w", b.cfg.Listen, err)
+	}
+	hs := &http.Server{Handler: b.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(b.log.Handler(), slog.LevelDebug)}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(b.ln) }()
+	b.log.Info("natsock serving socket.io", "addr", b.ln.Addr().String(), "path", b.cfg.Path,
+		"maps", len(b.mapping.Rules()), "inbound", len(b.inbound.Rules()))
+	startedOnce()
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		return fmt.Errorf("bridge: http: %w", err)
+	}
+	return b.shutdown(hs)
+}
+
+// shutdown runs the fixed shutdown order within ShutdownTimeout.
+func (b *Bridge) shutdown(hs *http.Server) error {
+	if !b.stopped.CompareAndSwap(false, true) {
+		return nil
+	}
+	b.log.Info("shutting down", "timeout", b.cfg.ShutdownTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.ShutdownTimeout)
+	defer cancel()
+	// 1. Stop accepting: the listener closes now; held requests finish in 3.
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Shutdown(ctx) }()
+	// 2. Drain NATS: no new messages, the ones in hand are emitted.
+	b.ready.Store(false)
+	var errs []error
+	if err := b.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		errs = append(errs, fmt.Errorf("bridge: NATS drain: %w", err))
+	}
+	for !b.nc.IsClosed() && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// 3. Disconnect the sockets, their queues written first.
+	if err := b.sio.Close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("bridge: closing sockets: %w", err))
+	}
+	if err := <-httpDone; err != nil {
+		errs = append(errs, fmt.Errorf("bridge: http shutdown: %w", err))
+	}
+	b.wg.Wait()
+	// 4. The embedded NATS stops in Run's deferred call.
+	return errors.Join(errs...)
+}
+
+// Handler is natsock's HTTP surface: socket.io at Config.Path, /healthz and
+// /readyz.
+func (b *Bridge) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(b.cfg.Path, b.sio)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !b.Ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready: NATS not connected or subscriptions not registered\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+// subscribe registers one subscription per --map rule and waits until the
+// server has them (when NATS is reachable; otherwise they register on
+// connect and readiness follows).
+func (b *Bridge) subscribe() error {
+	for _, r := range b.mapping.Rules() {
+		sub, err := b.nc.Subscribe(r.Pattern, b.onNATS(r))
+		if err != nil {
+			return fmt.Errorf("bridge: subscribe %q: %w", r.Pattern, err)
+		}
+		if err := sub.SetPendingLimits(1<<20, 256<<20); err != nil {
+			return fmt.Errorf("bridge: subscribe %q: %w", r.Pattern, err)
+		}
+		b.subs = append(b.subs, sub)
+	}
+	b.natsChanged()
+	return nil
+}
+
+// natsChanged re-checks readiness after a connection event.
+func (b *Bridge) natsChanged() {
+	nc := b.nc
+	if nc == nil || len(b.subs) == 0 || !nc.IsConnected() {
+		b.ready.Store(false)
+		return
+	}
+	b.go_(func() {
+		if err := nc.FlushTimeout(5 * time.Second); err == nil && nc.IsConnected() && !b.stopped.Load() {
+			b.ready.Store(true)
+		}
+	})
+}
+
+// onNATS emits the messages of one rule's subscription. It never blocks on
+// a client: Emit only queues.
+func (b *Bridge) onNATS(r *Rule) nats.MsgHandler {
+	return func(m *nats.Msg) {
+		route, ok := b.mapping.RouteFor(r, m.Subject)
+		if !ok {
+			return // an earlier rule owns this subject
+		}
+		data, _ := DecodePayload(m.Data)
+		ns := b.root
+		if route.Namespace != "/" {
+			ns = b.sio.Of(route.Namespace)
+		}
+		target := ns.To() // every socket of the namespace
+		if route.Room != "" {
+			target = ns.To(route.Room)
+		}
+		n := target.Emit(route.Event, data)
+		b.stats.Received.Add(1)
+		b.stats.Emitted.Add(uint64(n))
+	}
+}
+
+// originRefused logs a refused browser origin once.
+func (b *Bridge) originRefused(origin string, r *http.Request) {
+	if _, seen := b.refusedOrigins.LoadOrStore(origin, struct{}{}); !seen {
+		b.log.Warn("refused a cross-origin request; allow it with --cors-origin "+origin,
+			"origin", origin, "remote", r.RemoteAddr)
+	}
+}
+
+// go_ runs fn on a goroutine that shutdown waits for.
+func (b *Bridge) go_(fn func()) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		fn()
+	}()
+}
+
+// errorData is the ack an inbound emit gets when it cannot be served.
+func errorData(format string, args ...any) socketio.Data {
+	msg, _ := json.Marshal(map[string]string{"error": fmt.Sprintf(format, args...)})
+	return socketio.Data{Args: []json.RawMessage{msg}}
+}

@@ -1,0 +1,33 @@
+// Package bridge is natsock's NATS <-> socket.io service: what `natsock
+// serve` runs.
+//
+// # Outbound: NATS to clients
+//
+// Each --map rule (see [ParseRule]) subscribes to a subject pattern, with
+// NATS wildcards, and emits every message to every connected socket as an
+// event whose name may use the subject's tokens ("tasks.*=task:{2}").
+// When several rules match one subject the first rule given wins, so a
+// message is emitted once ([Mapping.RouteFor]). The message body becomes the
+// event's one argument by [DecodePayload]: JSON passes through byte for
+// byte, other UTF-8 text arrives as a string, anything else as binary.
+//
+// # Inbound: clients to NATS
+//
+// Each --inbound rule ([ParseInboundRule]) publishes a client's event to a
+// subject, its arguments encoded by [EncodeArgs]. When the client passes an
+// acknowledgement callback the bridge makes a NATS request instead and
+// acknowledges with the reply, or with {"error": "..."} naming the cause
+// (timeout, no responders, too many requests in flight). An event with no
+// rule is never published; it is counted and logged at debug level.
+//
+// # Lifecycle
+//
+// [Bridge.Run] starts an embedded NATS server when no URL is given,
+// connects (reconnecting forever, with backoff), subscribes, and serves
+// socket.io, /healthz and /readyz on one listener. When its context ends it
+// shuts down in a fixed order: stop accepting, drain NATS, disconnect the
+// sockets with reason "server shutting down", stop the embedded server.
+//
+// The mapping and payload code is pure (no I/O) and fuzzed; the socket.io
+// protocol lives in package [github.com/natsock/natsock/protocol/socketio].
+package bridge

@@ -1,0 +1,86 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/natsock/natsock/protocol/socketio"
+)
+
+// NATS headers natsock sets on what it publishes for a client.
+const (
+	HeaderSocket = "Natsock-Socket" // the socket.io socket id
+	HeaderEvent  = "Natsock-Event"  // the client's event name
+)
+
+// onClientEvent publishes a client's event per its --inbound rule, or
+// requests when the client wants an acknowledgement. It runs on the
+// client's read goroutine, so requests go to their own goroutine.
+func (b *Bridge) onClientEvent(s *socketio.Socket, ev *socketio.Event) {
+	rule, ok := b.inbound.Lookup(ev.Name)
+	if !ok {
+		b.stats.Unmapped.Add(1)
+		b.log.Debug("client event has no --inbound rule; not published", "event", ev.Name, "sid", s.ID())
+		if ev.WantsAck() {
+			_ = ev.Ack(errorData("event %q is not mapped to a NATS subject", ev.Name))
+		}
+		return
+	}
+	body, err := EncodeArgs(ev.Data)
+	if err != nil {
+		b.stats.BadInbound.Add(1)
+		b.log.Info("client event refused", "event", ev.Name, "sid", s.ID(), "err", err)
+		if ev.WantsAck() {
+			_ = ev.Ack(errorData("bad arguments: %v", err))
+		}
+		return
+	}
+	msg := &nats.Msg{Subject: rule.Subject, Data: body, Header: nats.Header{}}
+	msg.Header.Set(HeaderSocket, s.ID())
+	msg.Header.Set(HeaderEvent, ev.Name)
+	if !ev.WantsAck() {
+		if err := b.nc.PublishMsg(msg); err != nil {
+			b.stats.BadInbound.Add(1)
+			b.log.Warn("publish failed", "subject", rule.Subject, "event", ev.Name, "err", err)
+			return
+		}
+		b.stats.Published.Add(1)
+		return
+	}
+	select {
+	case b.inflight <- struct{}{}:
+	default:
+		b.stats.RequestErrs.Add(1)
+		_ = ev.Ack(errorData("too many requests in flight (%d); try again", cap(b.inflight)))
+		return
+	}
+	b.stats.Requests.Add(1)
+	b.go_(func() {
+		defer func() { <-b.inflight }()
+		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.RequestTimeout)
+		defer cancel()
+		reply, err := b.nc.RequestMsgWithContext(ctx, msg)
+		if err != nil {
+			b.stats.RequestErrs.Add(1)
+			_ = ev.Ack(b.requestError(rule.Subject, err))
+			return
+		}
+		data, _ := DecodePayload(reply.Data)
+		_ = ev.Ack(data)
+	})
+}
+
+// requestError names why a request behind an ack failed.
+func (b *Bridge) requestError(subject string, err error) socketio.Data {
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return errorData("no responders on NATS subject %q", subject)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		return errorData("NATS request to %q timed out after %s", subject, b.cfg.RequestTimeout)
+	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining):
+		return errorData("NATS connection is closing; request to %q not sent", subject)
+	}
+	return errorData("NATS request to %q failed: %v", subject, err)
+}

@@ -1,0 +1,138 @@
+package bridge
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/natsock/natsock/protocol/sio"
+	"github.com/natsock/natsock/protocol/socketio"
+)
+
+// PayloadKind is how a NATS payload reaches socket.io clients.
+type PayloadKind int
+
+// The payload kinds, in the order they are tried.
+const (
+	PayloadJSON   PayloadKind = iota // a JSON value, passed through byte for byte
+	PayloadString                    // UTF-8 text that is not JSON: a JSON string
+	PayloadBinary                    // anything else: a binary attachment
+)
+
+func (k PayloadKind) String() string {
+	switch k {
+	case PayloadJSON:
+		return "json"
+	case PayloadString:
+		return "string"
+	}
+	return "binary"
+}
+
+// DecodePayload turns a NATS message body into the one argument of a
+// socket.io event. A body that is one JSON value (objects, arrays, numbers,
+// strings, true, false, null; nested at most sio.MaxDepth) passes through
+// raw, so a large integer keeps every digit. Other UTF-8 text (the empty
+// body included) becomes a JSON string. Anything else becomes binary: an
+// ArrayBuffer in a browser, a Buffer in node.
+func DecodePayload(body []byte) (socketio.Data, PayloadKind) {
+	if len(body) > 0 && sio.ValidJSON(body) == nil {
+		return socketio.Data{Args: []json.RawMessage{bytes.TrimSpace(body)}}, PayloadJSON
+	}
+	if utf8.Valid(body) {
+		return socketio.Data{Args: []json.RawMessage{sio.AppendQuote(nil, string(body))}}, PayloadString
+	}
+	return socketio.Data{
+		Args:        []json.RawMessage{sio.Placeholder(0)},
+		Attachments: [][]byte{body},
+	}, PayloadBinary
+}
+
+// EncodeArgs turns a client event's arguments into a NATS message body: no
+// argument is an empty body; one argument is that value as JSON, or its raw
+// bytes when it is binary; several are a JSON array. Binary values nested
+// inside JSON (or among several arguments) become base64 strings.
+func EncodeArgs(d socketio.Data) ([]byte, error) {
+	switch len(d.Args) {
+	case 0:
+		return nil, nil
+	case 1:
+		if b, ok := d.Binary(0); ok {
+			return b, nil
+		}
+		return inlineBinary(d.Args[0], d.Attachments)
+	}
+	out := []byte{'['}
+	for i, a := range d.Args {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		v, err := inlineBinary(a, d.Attachments)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v...)
+	}
+	return append(out, ']'), nil
+}
+
+// inlineBinary replaces binary placeholders in arg with the base64 of their
+// attachment. Without attachments arg is returned unchanged.
+func inlineBinary(arg json.RawMessage, attachments [][]byte) ([]byte, error) {
+	if len(attachments) == 0 {
+		return arg, nil
+	}
+	if n, ok := sio.PlaceholderNum(arg); ok {
+		if n >= len(attachments) {
+			return nil, fmt.Errorf("bridge: placeholder names attachment %d of %d", n, len(attachments))
+		}
+		return json.Marshal(base64.StdEncoding.EncodeToString(attachments[n]))
+	}
+	if !bytes.Contains(arg, []byte(`"_placeholder"`)) {
+		return arg, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(arg))
+	dec.UseNumber() // keep every digit of large numbers
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("bridge: argument: %w", err)
+	}
+	v, err := replacePlaceholders(v, attachments)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+func replacePlaceholders(v any, attachments [][]byte) (any, error) {
+	switch t := v.(type) {
+	case map[string]any:
+		if ph, _ := t["_placeholder"].(bool); ph && len(t) == 2 {
+			if num, ok := t["num"].(json.Number); ok {
+				n, err := num.Int64()
+				if err != nil || n < 0 || n >= int64(len(attachments)) {
+					return nil, fmt.Errorf("bridge: placeholder names attachment %s of %d", num, len(attachments))
+				}
+				return base64.StdEncoding.EncodeToString(attachments[n]), nil
+			}
+		}
+		for k, e := range t {
+			r, err := replacePlaceholders(e, attachments)
+			if err != nil {
+				return nil, err
+			}
+			t[k] = r
+		}
+	case []any:
+		for i, e := range t {
+			r, err := replacePlaceholders(e, attachments)
+			if err != nil {
+				return nil, err
+			}
+			t[i] = r
+		}
+	}
+	return v, nil
+}

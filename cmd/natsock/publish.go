@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/urfave/cli/v2"
+)
+
+func publishCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "publish",
+		Usage:     "publish DATA (or standard input) to SUBJECT",
+		ArgsUsage: "SUBJECT [DATA]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "nats-url", Value: "nats://127.0.0.1:4222", EnvVars: []string{"NATSOCK_NATS_URL", "NATS_URL"}, Usage: "NATS server to publish to"},
+			&cli.StringSliceFlag{Name: "header", EnvVars: env("HEADER"), Usage: "K:V message header (repeatable)"},
+			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Second, EnvVars: env("PUBLISH_TIMEOUT"), Usage: "bound on connecting and publishing"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() < 1 || c.NArg() > 2 {
+				return cli.Exit("publish: want SUBJECT [DATA]", 2)
+			}
+			subject := c.Args().Get(0)
+			if subject == "" || strings.ContainsAny(subject, " \t\r\n*>") {
+				return cli.Exit(fmt.Sprintf("publish: %q is not a subject to publish to (no spaces or wildcards)", subject), 2)
+			}
+			var data []byte
+			if c.NArg() == 2 {
+				data = []byte(c.Args().Get(1))
+			} else {
+				var err error
+				if data, err = io.ReadAll(os.Stdin); err != nil {
+					return cli.Exit("publish: reading standard input: "+err.Error(), 1)
+				}
+			}
+			msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+			for _, h := range c.StringSlice("header") {
+				k, v, ok := strings.Cut(h, ":")
+				if !ok || strings.TrimSpace(k) == "" {
+					return cli.Exit(fmt.Sprintf("publish: --header %q: want K:V", h), 2)
+				}
+				msg.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+			}
+			url := c.String("nats-url")
+			timeout := c.Duration("timeout")
+			nc, err := nats.Connect(url, nats.Name("natsock-publish"), nats.Timeout(timeout), nats.MaxReconnects(0))
+			if err != nil {
+				return cli.Exit(fmt.Sprintf("publish: cannot connect to NATS at %s: %v", url, err), 1)
+			}
+			defer nc.Close()
+			if err := nc.PublishMsg(msg); err != nil {
+				return cli.Exit(fmt.Sprintf("publish: %s: %v", subject, err), 1)
+			}
+			if err := nc.FlushTimeout(timeout); err != nil {
+				return cli.Exit(fmt.Sprintf("publish: %s: not confirmed by the server: %v", subject, err), 1)
+			}
+			return nil
+		},
+	}
+}
