@@ -28,7 +28,7 @@ type Config struct {
 	EmbeddedNATSListen string
 	// NATS credentials and TLS, all optional.
 	NATSCreds, NATSNKey, NATSUser, NATSPassword, NATSToken string
-	NATSTLSCA, NATSTLSCert, NATSTLSKey                      string
+	NATSTLSCA, NATSTLSCert, NATSTLSKey                     string
 
 	// Maps are the --map SUBJECT=EVENT rules; Inbound the --inbound
 	// EVENT=SUBJECT rules.
