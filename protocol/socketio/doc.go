@@ -1,0 +1,30 @@
+// Package socketio is a Socket.IO v5 server built on package engine, with
+// a small Go API rather than a port of the Node.js one.
+//
+// # Namespaces and sockets
+//
+// [Server.Of] returns a [Namespace]; a client connecting to any other
+// namespace is refused with connect_error "Invalid namespace". A
+// namespace's [Middleware] functions vet each [Socket] (its Auth payload and
+// Handshake) and may refuse it with a [ConnectError] carrying data.
+// Handlers are set per namespace ([Namespace.On], [Namespace.OnAny]), so a
+// socket costs no map of its own.
+//
+// # Events and acknowledgements
+//
+// Arguments travel as [Data]: raw JSON plus binary attachments, so a server
+// passes them on byte for byte. [Event.Ack] answers a client's callback;
+// [Socket.EmitWithAck] asks the client for one, with a timeout.
+//
+// # Rooms and broadcasts
+//
+// Sockets [Socket.Join] rooms; [Namespace.To] and [Broadcast.Except] pick
+// recipients; [Broadcast.Emit] encodes the packet once and queues the same
+// bytes to every recipient without blocking on any of them.
+//
+// # socket.io v2
+//
+// With engine.Config.AllowEIO3, socket.io v2 clients connect too: they join
+// "/" implicitly, send their namespace query as auth, and get v2's forms of
+// CONNECT and CONNECT_ERROR.
+package socketio
