@@ -19,13 +19,17 @@ func SplitEvent(data []byte) (name string, args [][]byte, err error) {
 	if len(elems) == 0 {
 		return "", nil, fmt.Errorf("%w: EVENT without a name", ErrBadPayload)
 	}
-	first := elems[0]
-	if jsonKind(first) == '"' {
-		name, err = unquote(first)
-	} else {
-		name = string(first)
-	}
+	name, err = EventName(elems[0])
 	return name, elems[1:], err
+}
+
+// EventName decodes an EVENT's first element (Packet.Elems[0]): a JSON
+// string, or a number whose digits become the name.
+func EventName(first []byte) (string, error) {
+	if jsonKind(first) == '"' {
+		return unquote(first)
+	}
+	return string(first), nil
 }
 
 // AppendEventData appends the JSON array ["name",arg...] to dst. Each arg
@@ -126,18 +130,24 @@ func Placeholder(num int) []byte {
 	return append(b, '}')
 }
 
-// PlaceholderNum reports whether arg is exactly a binary placeholder and
-// which attachment it names.
+// PlaceholderNum reports whether arg is a binary placeholder and which
+// attachment it names: an object whose key "_placeholder" is true and whose
+// key "num" is a non-negative integer, keys matched case-sensitively and
+// other keys ignored, as socket.io's parser reads it.
 func PlaceholderNum(arg []byte) (int, bool) {
 	if jsonKind(arg) != '{' {
 		return 0, false
 	}
-	var ph struct {
-		Placeholder bool `json:"_placeholder"`
-		Num         *int `json:"num"`
-	}
-	if err := json.Unmarshal(arg, &ph); err != nil || !ph.Placeholder || ph.Num == nil || *ph.Num < 0 {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(arg, &fields); err != nil {
 		return 0, false
 	}
-	return *ph.Num, true
+	if ph := fields["_placeholder"]; string(ph) != "true" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(fields["num"]), 10, 32)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return int(n), true
 }

@@ -64,6 +64,10 @@ type Packet struct {
 	ID          int64  // acknowledgement id, or NoID
 	Attachments int    // binary attachments that follow (binary types only)
 	Data        []byte
+	// Elems are the top-level elements of an EVENT or ACK payload, as
+	// subslices of Data, set by Decode (which had to split them to check
+	// them). For an EVENT, Elems[0] is the event name.
+	Elems [][]byte
 }
 
 // Decoder errors; each is wrapped with detail.
@@ -71,7 +75,6 @@ var (
 	ErrEmpty          = errors.New("sio: empty packet")
 	ErrUnknownType    = errors.New("sio: unknown packet type")
 	ErrBadAttachments = errors.New("sio: bad attachment count")
-	ErrBadNamespace   = errors.New("sio: bad namespace")
 	ErrBadID          = errors.New("sio: bad acknowledgement id")
 	ErrBadPayload     = errors.New("sio: payload not allowed for packet type")
 )
@@ -146,12 +149,28 @@ func (d Decoder) Decode(b []byte) (Packet, error) {
 }
 
 func (d Decoder) check(p *Packet) error {
-	if p.Data != nil {
-		if err := ValidJSON(p.Data); err != nil {
+	kind := jsonKind(p.Data)
+	switch p.Type {
+	case Event, BinaryEvent, Ack, BinaryAck:
+		if kind != '[' {
+			if err := ValidJSON(p.Data); p.Data != nil && err != nil {
+				return err
+			}
+			return fmt.Errorf("%w: %s takes an array", ErrBadPayload, p.Type)
+		}
+		// SplitArray validates the JSON as it splits: one pass.
+		elems, err := SplitArray(p.Data)
+		if err != nil {
 			return err
 		}
+		p.Elems = elems
+	default:
+		if p.Data != nil {
+			if err := ValidJSON(p.Data); err != nil {
+				return err
+			}
+		}
 	}
-	kind := jsonKind(p.Data)
 	switch p.Type {
 	case Connect:
 		if kind != 0 && kind != '{' {
@@ -162,19 +181,12 @@ func (d Decoder) check(p *Packet) error {
 			return fmt.Errorf("%w: DISCONNECT takes none", ErrBadPayload)
 		}
 	case Event, BinaryEvent:
-		if kind != '[' {
-			return fmt.Errorf("%w: EVENT takes an array", ErrBadPayload)
-		}
-		elems, err := SplitArray(p.Data)
-		if err != nil {
-			return err
-		}
-		if len(elems) == 0 {
+		if len(p.Elems) == 0 {
 			return fmt.Errorf("%w: EVENT without a name", ErrBadPayload)
 		}
-		switch jsonKind(elems[0]) {
+		switch jsonKind(p.Elems[0]) {
 		case '"':
-			name, err := unquote(elems[0])
+			name, err := unquote(p.Elems[0])
 			if err != nil {
 				return err
 			}
@@ -186,9 +198,6 @@ func (d Decoder) check(p *Packet) error {
 			return fmt.Errorf("%w: event name must be a string", ErrBadPayload)
 		}
 	case Ack, BinaryAck:
-		if kind != '[' {
-			return fmt.Errorf("%w: ACK takes an array", ErrBadPayload)
-		}
 		if p.ID == NoID {
 			return fmt.Errorf("%w: ACK without an id", ErrBadID)
 		}
@@ -196,11 +205,6 @@ func (d Decoder) check(p *Packet) error {
 		if kind != '{' && !(d.V4 && kind == '"') {
 			return fmt.Errorf("%w: CONNECT_ERROR takes an object", ErrBadPayload)
 		}
-	}
-	if p.Type.IsBinary() && p.Attachments == 0 {
-		// A binary packet with nothing attached is legal but pointless;
-		// socket.io's own encoder never sends one. Accept it.
-		return nil
 	}
 	return nil
 }

@@ -238,13 +238,13 @@ func (c *conn) dispatch(p sio.Packet, attachments [][]byte) {
 			c.fail("event for a namespace not joined", nil)
 			return
 		}
-		name, args, err := sio.SplitEvent(p.Data)
+		name, err := sio.EventName(p.Elems[0])
 		if err != nil {
 			c.fail("malformed event", err)
 			return
 		}
 		ev := &Event{Name: name, socket: s, ackID: p.ID}
-		ev.Args = rawArgs(args)
+		ev.Args = rawArgs(p.Elems[1:])
 		ev.Attachments = attachments
 		s.ns.dispatch(s, ev)
 	case sio.Ack, sio.BinaryAck:
@@ -253,12 +253,7 @@ func (c *conn) dispatch(p sio.Packet, attachments [][]byte) {
 			c.fail("ack for a namespace not joined", nil)
 			return
 		}
-		args, err := sio.SplitArray(p.Data)
-		if err != nil {
-			c.fail("malformed ack", err)
-			return
-		}
-		s.onAck(p.ID, Data{Args: rawArgs(args), Attachments: attachments})
+		s.onAck(p.ID, Data{Args: rawArgs(p.Elems), Attachments: attachments})
 	default:
 		c.fail("packet type a client may not send: "+p.Type.String(), nil)
 	}

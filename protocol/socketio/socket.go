@@ -85,17 +85,17 @@ func (s *Socket) EmitWithAck(event string, d Data, timeout time.Duration, cb fun
 	}
 	id := s.nextAck
 	s.nextAck++
+	pa.timer.Init(func() {
+		if s.takeAck(id) != nil {
+			go cb(Data{}, ErrAckTimeout)
+		}
+	})
 	if s.acks == nil {
 		s.acks = make(map[int64]*pendingAck)
 	}
 	s.acks[id] = pa
 	s.mu.Unlock()
 	wheel := s.ns.srv.eng.Wheel()
-	pa.timer.Init(func() {
-		if s.takeAck(id) != nil {
-			go cb(Data{}, ErrAckTimeout)
-		}
-	})
 	wheel.After(&pa.timer, timeout)
 	err := s.conn.sess.Send(encode(packetSpec{typ: sio.Event, namespace: s.ns.name, id: id, event: event, hasEvent: true}, d))
 	if err != nil {
@@ -216,11 +216,12 @@ func (s *Socket) teardown() bool {
 	s.acks = nil
 	s.mu.Unlock()
 	s.ns.mu.Unlock()
+	// Taking an ack out of the map is what makes its callback ours to run:
+	// a timer that already fired finds the map empty and does nothing.
 	wheel := s.ns.srv.eng.Wheel()
 	for _, pa := range acks {
-		if wheel.Stop(&pa.timer) {
-			go pa.cb(Data{}, ErrDisconnected)
-		}
+		wheel.Stop(&pa.timer)
+		go pa.cb(Data{}, ErrDisconnected)
 	}
 	return true
 }
