@@ -60,7 +60,6 @@ const (
 // client's connections, in that order, so that the leak check finds
 // nothing.
 type env struct {
-	t      *testing.T
 	srv    *Server
 	hs     *httptest.Server
 	base   string // http://127.0.0.1:port
@@ -79,7 +78,6 @@ func newEnv(t *testing.T) *env {
 		t.Fatalf("New: %v", err)
 	}
 	e := &env{
-		t:        t,
 		srv:      srv,
 		arrivals: make(map[string]chan struct{}),
 		closed:   make(map[string]bool),
@@ -155,7 +153,7 @@ func (e *env) serverConnClosed(addr string) bool {
 }
 
 // awaitSignal waits, at most replyWithin, for ch.
-func awaitSignal(t *testing.T, ch <-chan struct{}, what string) {
+func awaitSignal(t testing.TB, ch <-chan struct{}, what string) {
 	t.Helper()
 	timer := time.NewTimer(replyWithin)
 	defer timer.Stop()
@@ -243,7 +241,7 @@ func (e *env) do(ctx context.Context, method, target, body string, header http.H
 }
 
 // mustDo is do that fails the test when the request itself fails.
-func (e *env) mustDo(t *testing.T, method, target, body string) reply {
+func (e *env) mustDo(t testing.TB, method, target, body string) reply {
 	t.Helper()
 	rep := e.do(context.Background(), method, target, body, nil)
 	if rep.err != nil {
@@ -252,12 +250,12 @@ func (e *env) mustDo(t *testing.T, method, target, body string) reply {
 	return rep
 }
 
-func (e *env) get(t *testing.T, path, sid string) reply {
+func (e *env) get(t testing.TB, path, sid string) reply {
 	t.Helper()
 	return e.mustDo(t, http.MethodGet, path+pollQuery(sid), "")
 }
 
-func (e *env) post(t *testing.T, path, sid, body string) reply {
+func (e *env) post(t testing.TB, path, sid, body string) reply {
 	t.Helper()
 	return e.mustDo(t, http.MethodPost, path+pollQuery(sid), body)
 }
@@ -272,7 +270,7 @@ func (e *env) getAsync(ctx context.Context, path, sid string) <-chan reply {
 }
 
 // awaitReply waits, at most within, for an async reply.
-func awaitReply(t *testing.T, ch <-chan reply, within time.Duration) reply {
+func awaitReply(t testing.TB, ch <-chan reply, within time.Duration) reply {
 	t.Helper()
 	timer := time.NewTimer(within)
 	defer timer.Stop()
@@ -287,7 +285,7 @@ func awaitReply(t *testing.T, ch <-chan reply, within time.Duration) reply {
 
 // handshake opens a polling session on path and returns its sid, after
 // checking the open packet (CONFORMANCE.md line 1).
-func (e *env) handshake(t *testing.T, path string) string {
+func (e *env) handshake(t testing.TB, path string) string {
 	t.Helper()
 	rep := e.get(t, path, "")
 	if rep.status != http.StatusOK {
@@ -302,7 +300,7 @@ func records(body string) []string { return strings.Split(body, "\x1e") }
 // checkOpen checks an open packet ("0" and the handshake JSON) and returns
 // its sid. The JSON must have exactly the five keys of CONFORMANCE.md line
 // 1, with the conformance server's settings and upgrades as given.
-func checkOpen(t *testing.T, packet, upgrades string) string {
+func checkOpen(t testing.TB, packet, upgrades string) string {
 	t.Helper()
 	js, ok := strings.CutPrefix(packet, "0")
 	if !ok {
@@ -355,13 +353,13 @@ func (f frame) String() string {
 // wsClient is a raw websocket client: one conn, reads through the dialer's
 // buffer when the server's first frame came with the upgrade response.
 type wsClient struct {
-	t    *testing.T
+	t    testing.TB
 	conn net.Conn
 	rw   io.ReadWriter
 }
 
 // dialWS opens a websocket to path with query (which starts with "?").
-func (e *env) dialWS(t *testing.T, path, query string) (*wsClient, error) {
+func (e *env) dialWS(t testing.TB, path, query string) (*wsClient, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), replyWithin)
 	defer cancel()
@@ -382,7 +380,7 @@ func (e *env) dialWS(t *testing.T, path, query string) (*wsClient, error) {
 
 // openWS opens a websocket session on path and returns it with its sid,
 // after checking the open packet (CONFORMANCE.md line 2).
-func (e *env) openWS(t *testing.T, path string) (*wsClient, string) {
+func (e *env) openWS(t testing.TB, path string) (*wsClient, string) {
 	t.Helper()
 	c, err := e.dialWS(t, path, "?EIO=4&transport=websocket")
 	if err != nil {
@@ -420,7 +418,7 @@ func (c *wsClient) readSkippingPings(within time.Duration) frame {
 	for range 100 {
 		f := c.read(time.Until(deadline))
 		if f.op == ws.OpText && string(f.data) == "2" {
-			c.send("3")
+			c.pong()
 			continue
 		}
 		return f
@@ -461,13 +459,16 @@ func (c *wsClient) expectClosed(within time.Duration) {
 	}
 }
 
-// isClosed reports whether err from next means the server ended the
-// connection (a close frame, EOF or a reset), as opposed to a timeout.
-func isClosed(err error) bool { return err != nil && !isTimeout(err) }
-
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// pong answers a ping. A failure is not reported here: the server may
+// close as the pong leaves, and the next read says so.
+func (c *wsClient) pong() {
+	_ = c.conn.SetWriteDeadline(time.Now().Add(replyWithin))
+	_ = wsutil.WriteClientText(c.conn, []byte("3"))
 }
 
 func (c *wsClient) send(text string) {

@@ -11,6 +11,11 @@ import (
 // openPolling answers a polling handshake with the open packet.
 func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, q map[string][]string, protocol int) {
 	s := srv.newSession(r, q, protocol, transportPolling)
+	if s == nil {
+		w.Header().Set("Connection", "close")
+		writeError(w, http.StatusServiceUnavailable, codeBadRequest)
+		return
+	}
 	open := append([]byte{'0'}, srv.handshakeJSON(s.id, true)...)
 	if protocol == 3 {
 		open = eio.AppendPayloadRecordV3(nil, open)
@@ -50,6 +55,9 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		case s.closed && s.pollFinal != nil:
 			body = s.drainLocked(s.pollFinal)
 			s.pollFinal = nil
+			if s.draining && s.drainTimer.Stop() {
+				s.srv.wg.Done() // the timer's share: it will not run now
+			}
 			s.draining = false
 			s.srv.remove(s)
 		case s.closed:

@@ -75,12 +75,15 @@ func (srv *Server) Count() int {
 // New requests are refused from the start. It is safe to call twice.
 func (srv *Server) Close(ctx context.Context) error {
 	if srv.closing.CompareAndSwap(false, true) {
-		srv.mu.RLock()
+		// Holding mu exclusively orders every session registration and
+		// every tracked wg.Add before the Wait below; after it, no session
+		// registers and no request starts a goroutine (see track).
+		srv.mu.Lock()
 		all := make([]*Session, 0, len(srv.sessions))
 		for _, s := range srv.sessions {
 			all = append(all, s)
 		}
-		srv.mu.RUnlock()
+		srv.mu.Unlock()
 		for _, s := range all {
 			s.CloseWith(ReasonServerShutdown)
 		}
@@ -97,6 +100,23 @@ func (srv *Server) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// track counts one goroutine that Close waits for. Unless always is set
+// (a closing session's teardown must run whatever happens), it counts
+// nothing and reports false once Close has begun. The Add happens under
+// mu, which Close takes before it waits: sync.WaitGroup requires an Add
+// from zero to happen before Wait, and without the lock a handshake or an
+// upgrade racing with Close could start a goroutine, or register a
+// session, that Close never sees.
+func (srv *Server) track(always bool) bool {
+	srv.mu.RLock()
+	defer srv.mu.RUnlock()
+	if !always && srv.closing.Load() {
+		return false
+	}
+	srv.wg.Add(1)
+	return true
 }
 
 func (srv *Server) remove(s *Session) {
@@ -241,7 +261,8 @@ func isUpgrade(r *http.Request) bool {
 }
 
 // newSession registers a session and starts its heartbeat. The caller
-// writes the handshake next, then calls open.
+// writes the handshake next, then calls open. It returns nil once Close
+// has begun.
 func (srv *Server) newSession(r *http.Request, q map[string][]string, protocol int, kind transportKind) *Session {
 	s := &Session{
 		srv:       srv,
@@ -258,12 +279,18 @@ func (srv *Server) newSession(r *http.Request, q map[string][]string, protocol i
 	if kind == transportPolling {
 		s.pollWake = make(chan struct{}, 1)
 	}
+	// Registering under mu with closing checked means Close either sees
+	// the session or the session is never made.
+	srv.mu.Lock()
+	if srv.closing.Load() {
+		srv.mu.Unlock()
+		return nil
+	}
+	srv.sessions[s.id] = s
+	srv.mu.Unlock()
 	// The timers start before the handshake is written, so a client that
 	// never answers is gone pingInterval+pingTimeout after it.
 	s.startHeartbeat()
-	srv.mu.Lock()
-	srv.sessions[s.id] = s
-	srv.mu.Unlock()
 	srv.stats.opened.Add(1)
 	return s
 }

@@ -63,6 +63,7 @@ type Session struct {
 	pollNoop   bool          // an upgrade is probing: answer GETs with noop
 	pollFinal  *Message      // what a GET gets once the session is closed
 	draining   bool          // closed, but a last GET may collect the queue
+	drainTimer *time.Timer   // ends draining after pollingGrace
 	upgrading  bool
 
 	timer     timers.Timer
@@ -158,7 +159,7 @@ func (s *Session) kickLocked() {
 	if s.transport == transportWebSocket {
 		if !s.flushing && len(s.queue) > 0 {
 			s.flushing = true
-			s.srv.wg.Add(1)
+			s.srv.track(true)
 			go s.flushLoop()
 		}
 		return
@@ -206,13 +207,21 @@ func (s *Session) closeLocked(reason Reason) {
 		if s.pollHeld || graceful(reason) {
 			s.pollFinal = final
 		}
-		s.draining = graceful(reason) && !s.pollHeld
+		// Only a close the server chose waits for the client's next GET; a
+		// client that closed (or broke) its session will not ask.
+		s.draining = (reason == ReasonForcedClose || reason == ReasonServerShutdown) && !s.pollHeld
+		if s.draining {
+			s.srv.track(true)
+			s.drainTimer = time.AfterFunc(pollingGrace, s.endDrain)
+		} else if !s.pollHeld {
+			s.pollFinal = nil
+		}
 		s.wakePollLocked()
 	}
 	if !s.draining {
 		s.srv.remove(s)
 	}
-	s.srv.wg.Add(1)
+	s.srv.track(true)
 	go s.finish(reason)
 }
 
@@ -220,21 +229,26 @@ func (s *Session) closeLocked(reason Reason) {
 func (s *Session) finish(reason Reason) {
 	defer s.srv.wg.Done()
 	s.mu.Lock()
-	transport, conn, draining := s.transport, s.conn, s.draining
+	transport, conn := s.transport, s.conn
 	s.mu.Unlock()
 	if transport == transportWebSocket {
 		s.closeWebSocket(conn, reason)
 	}
-	if draining {
-		s.srv.wg.Add(1)
-		time.AfterFunc(pollingGrace, func() {
-			defer s.srv.wg.Done()
-			s.srv.remove(s)
-		})
-	}
 	s.inMu.Lock()
 	s.srv.handler.OnClose(s, reason)
 	s.inMu.Unlock()
+}
+
+// endDrain ends a closed polling session's wait for its last GET.
+func (s *Session) endDrain() {
+	defer s.srv.wg.Done()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		s.draining = false
+		s.pollFinal = nil
+		s.srv.remove(s)
+	}
 }
 
 // closeWebSocket writes what is queued (graceful reasons only) and a close

@@ -42,7 +42,18 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q map[s
 		srv.cfg.Logger.Debug("websocket handshake failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
+	// The read loop is counted before the session exists, so that Close,
+	// once it has seen the session, also waits for its reader.
+	if !srv.track(false) {
+		_ = conn.Close()
+		return
+	}
 	s := srv.newSession(r, q, protocol, transportWebSocket)
+	if s == nil {
+		srv.wg.Done()
+		_ = conn.Close()
+		return
+	}
 	s.conn = conn
 	open := append([]byte{'0'}, srv.handshakeJSON(s.id, false)...)
 	s.wmu.Lock()
@@ -56,7 +67,6 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q map[s
 		s.CloseWith(ReasonTransportError)
 	}
 	s.open()
-	srv.wg.Add(1)
 	go func() {
 		defer srv.wg.Done()
 		s.readLoop(conn, br)
@@ -74,14 +84,23 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	s.upgrading = true
 	s.mu.Unlock()
-	conn, br, err := hijack(w, r)
-	if err != nil {
+	notUpgrading := func() {
 		s.mu.Lock()
 		s.upgrading = false
 		s.mu.Unlock()
+	}
+	if !s.srv.track(false) {
+		notUpgrading()
+		w.Header().Set("Connection", "close")
+		writeError(w, http.StatusServiceUnavailable, codeBadRequest)
 		return
 	}
-	s.srv.wg.Add(1)
+	conn, br, err := hijack(w, r)
+	if err != nil {
+		notUpgrading()
+		s.srv.wg.Done()
+		return
+	}
 	go func() {
 		defer s.srv.wg.Done()
 		if s.probe(conn, br) {
