@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -271,7 +272,7 @@ func (srv *Server) newSession(r *http.Request, q map[string][]string, protocol i
 		transport: kind,
 		handshake: Handshake{
 			RemoteAddr: r.RemoteAddr,
-			Query:      q,
+			Query:      keptQuery(q),
 			Header:     keptHeader(r.Header),
 			Time:       time.Now(),
 		},
@@ -335,6 +336,20 @@ var droppedHeaders = [...]string{
 	"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version",
 	"Sec-Websocket-Extensions", "Sec-Websocket-Protocol", "Content-Length",
 	"Content-Type", "Accept-Encoding", "Pragma", "Cache-Control",
+}
+
+// engineParams are the query parameters Engine.IO itself uses; a session's
+// Handshake keeps only the application's.
+var engineParams = [...]string{"EIO", "transport", "sid", "t", "b64", "j"}
+
+func keptQuery(q url.Values) url.Values {
+	for _, k := range engineParams {
+		delete(q, k)
+	}
+	if len(q) == 0 {
+		return nil
+	}
+	return q
 }
 
 func keptHeader(h http.Header) http.Header {

@@ -16,7 +16,7 @@ import (
 // copy, so that nothing of the request itself outlives the handshake.
 type Handshake struct {
 	RemoteAddr string
-	Query      url.Values
+	Query      url.Values  // the application's parameters (Engine.IO's own removed); nil when none
 	Header     http.Header // without the websocket and hop-by-hop headers
 	Time       time.Time
 }
@@ -54,8 +54,9 @@ type Session struct {
 	queue       []*Message
 	queuedBytes int // bytes queued or being written
 
-	conn     net.Conn // websocket only
-	flushing bool     // a goroutine is writing conn's queue
+	conn          net.Conn  // websocket only
+	flushing      bool      // a goroutine is writing conn's queue
+	writeDeadline time.Time // conn's write deadline; under wmu
 
 	pollHeld   bool          // a GET is waiting for packets
 	pollPosted bool          // a POST is being read
@@ -281,7 +282,12 @@ func (s *Session) closeWebSocket(conn net.Conn, reason Reason) {
 	_ = conn.Close()
 }
 
-var buffersPool = sync.Pool{New: func() any { b := make(net.Buffers, 0, 64); return &b }}
+// writeBufs is a flush's scratch: the frames to write and the view that
+// (*net.Buffers).WriteTo consumes. Pooled, and kept in one struct so that
+// neither escapes per write.
+type writeBufs struct{ bufs, w net.Buffers }
+
+var writeBufsPool = sync.Pool{New: func() any { return &writeBufs{bufs: make(net.Buffers, 0, 64)} }}
 
 // flushLoop writes the websocket queue until it is empty.
 func (s *Session) flushLoop() {
@@ -312,8 +318,8 @@ func (s *Session) flushLoop() {
 // writeQueued takes the whole queue and writes it to conn in one vectored
 // write. The caller holds wmu.
 func (s *Session) writeQueued(conn net.Conn) error {
-	bp := buffersPool.Get().(*net.Buffers)
-	bufs := (*bp)[:0]
+	wb := writeBufsPool.Get().(*writeBufs)
+	bufs := wb.bufs[:0]
 	s.mu.Lock()
 	taken := 0
 	for i, m := range s.queue {
@@ -325,15 +331,22 @@ func (s *Session) writeQueued(conn net.Conn) error {
 	s.mu.Unlock()
 	var err error
 	if len(bufs) > 0 {
-		_ = conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
-		w := bufs
-		_, err = w.WriteTo(conn)
+		// Setting a deadline costs about as much as a small write's
+		// bookkeeping, so it is refreshed only once half of it is used:
+		// a write still never blocks longer than WriteTimeout.
+		now := time.Now()
+		if s.writeDeadline.Sub(now) < s.srv.cfg.WriteTimeout/2 {
+			s.writeDeadline = now.Add(s.srv.cfg.WriteTimeout)
+			_ = conn.SetWriteDeadline(s.writeDeadline)
+		}
+		wb.w = bufs
+		_, err = wb.w.WriteTo(conn)
 		s.srv.stats.writes.Add(1)
 		s.srv.stats.frames.Add(uint64(len(bufs)))
 	}
 	clear(bufs[:cap(bufs)])
-	*bp = bufs[:0]
-	buffersPool.Put(bp)
+	wb.bufs, wb.w = bufs[:0], nil
+	writeBufsPool.Put(wb)
 	s.mu.Lock()
 	s.queuedBytes -= taken
 	s.mu.Unlock()

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -22,22 +24,25 @@ const readBufferSize = 512
 
 // hijack completes the websocket handshake and takes the connection from
 // net/http. Bytes the client sent early are kept; the request is not.
-func hijack(w http.ResponseWriter, r *http.Request) (net.Conn, *bufio.Reader, error) {
+// early reports whether the client sent bytes before it saw the handshake's
+// answer (they are read first).
+func hijack(w http.ResponseWriter, r *http.Request) (conn net.Conn, br *bufio.Reader, early bool, err error) {
 	conn, rw, _, err := ws.HTTPUpgrader{}.Upgrade(r, w)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	var src io.Reader = conn
 	if n := rw.Reader.Buffered(); n > 0 {
-		early, _ := rw.Reader.Peek(n)
-		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
+		b, _ := rw.Reader.Peek(n)
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(b)), conn)
+		early = true
 	}
-	return conn, bufio.NewReaderSize(src, readBufferSize), nil
+	return conn, bufio.NewReaderSize(src, readBufferSize), early, nil
 }
 
 // openWebSocket opens a session that starts on websocket.
 func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q map[string][]string, protocol int) {
-	conn, br, err := hijack(w, r)
+	conn, br, early, err := hijack(w, r)
 	if err != nil {
 		srv.cfg.Logger.Debug("websocket handshake failed", "remote", r.RemoteAddr, "err", err)
 		return
@@ -58,10 +63,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q map[s
 	open := append([]byte{'0'}, srv.handshakeJSON(s.id, false)...)
 	s.wmu.Lock()
 	_ = conn.SetWriteDeadline(time.Now().Add(srv.cfg.WriteTimeout))
-	_, err = conn.Write(appendFrameHeader(nil, ws.OpText, len(open)))
-	if err == nil {
-		_, err = conn.Write(open)
-	}
+	_, err = conn.Write(append(appendFrameHeader(nil, ws.OpText, len(open)), open...))
 	s.wmu.Unlock()
 	if err != nil {
 		s.CloseWith(ReasonTransportError)
@@ -69,7 +71,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q map[s
 	s.open()
 	go func() {
 		defer srv.wg.Done()
-		s.readLoop(conn, br)
+		s.readLoop(conn, br, early)
 	}()
 }
 
@@ -95,7 +97,7 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, codeBadRequest)
 		return
 	}
-	conn, br, err := hijack(w, r)
+	conn, br, early, err := hijack(w, r)
 	if err != nil {
 		notUpgrading()
 		s.srv.wg.Done()
@@ -104,7 +106,7 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
 	go func() {
 		defer s.srv.wg.Done()
 		if s.probe(conn, br) {
-			s.readLoop(conn, br)
+			s.readLoop(conn, br, early)
 		}
 	}()
 }
@@ -177,30 +179,102 @@ func (s *Session) wakePollLocked() {
 }
 
 // readLoop reads the client's websocket messages until the connection ends.
-func (s *Session) readLoop(conn net.Conn, br *bufio.Reader) {
+//
+// An idle connection should cost little, so the first burst (the CONNECT
+// that follows the handshake) is read here, on the goroutine whose stack
+// grew during the HTTP handshake; then the connection idles on a fresh,
+// shallow goroutine that waits for readable bytes without holding a read
+// buffer, and borrows one from a pool only while bytes are waiting.
+func (s *Session) readLoop(conn net.Conn, br *bufio.Reader, early bool) {
+	if s.readSome(br) {
+		return
+	}
+	rc := idleConn(conn)
+	if rc == nil || early {
+		s.readAll(br)
+		return
+	}
+	s.srv.track(true)
+	go s.idleLoop(rc, conn)
+}
+
+// readers lends read buffers to connections that have bytes waiting.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+
+func (s *Session) idleLoop(rc syscall.RawConn, conn net.Conn) {
+	defer s.srv.wg.Done()
+	for {
+		if err := waitReadable(rc); err != nil {
+			s.closeFor(err)
+			return
+		}
+		if s.readPooled(conn) {
+			return
+		}
+	}
+}
+
+//go:noinline
+func (s *Session) closeFor(err error) { s.CloseWith(closeReasonFor(err)) }
+
+// readPooled handles what conn has to read with a borrowed buffer; it
+// reports whether the session ended.
+//
+//go:noinline
+func (s *Session) readPooled(conn net.Conn) bool {
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(conn)
+	ended := s.readSome(br)
+	br.Reset(nil)
+	readers.Put(br)
+	return ended
+}
+
+// readSome handles messages until br has nothing buffered at a message
+// boundary; it reports whether the session ended.
+func (s *Session) readSome(br *bufio.Reader) bool {
 	var hbuf [ws.MaxHeaderSize - 2]byte
 	for {
-		op, data, err := s.readMessage(br, hbuf[:])
-		if err != nil {
-			s.CloseWith(closeReasonFor(err))
-			return
+		if !s.readOne(br, hbuf[:]) {
+			return true
 		}
-		var p eio.Packet
-		switch {
-		case op == ws.OpText:
-			p, err = eio.DecodeText(data)
-		case s.protocol == 3:
-			p, err = eio.DecodeBinaryV3(data)
-		default:
-			p = eio.Packet{Type: eio.Message, Data: data, Binary: true}
+		if br.Buffered() == 0 {
+			return false
 		}
-		if err != nil {
-			s.srv.cfg.Logger.Debug("malformed websocket packet", "sid", s.id, "err", err)
-			s.CloseWith(ReasonParseError)
-			return
-		}
-		s.onPacket(p)
 	}
+}
+
+// readAll handles messages until the session ends.
+func (s *Session) readAll(br *bufio.Reader) {
+	var hbuf [ws.MaxHeaderSize - 2]byte
+	for s.readOne(br, hbuf[:]) {
+	}
+}
+
+// readOne reads and handles one message; it reports false when the session
+// ended.
+func (s *Session) readOne(br *bufio.Reader, hbuf []byte) bool {
+	op, data, err := s.readMessage(br, hbuf)
+	if err != nil {
+		s.CloseWith(closeReasonFor(err))
+		return false
+	}
+	var p eio.Packet
+	switch {
+	case op == ws.OpText:
+		p, err = eio.DecodeText(data)
+	case s.protocol == 3:
+		p, err = eio.DecodeBinaryV3(data)
+	default:
+		p = eio.Packet{Type: eio.Message, Data: data, Binary: true}
+	}
+	if err != nil {
+		s.srv.cfg.Logger.Debug("malformed websocket packet", "sid", s.id, "err", err)
+		s.CloseWith(ReasonParseError)
+		return false
+	}
+	s.onPacket(p)
+	return true
 }
 
 var (

@@ -17,10 +17,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"runtime/debug"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/natsock/natsock/protocol/socketio"
 )
 
@@ -162,11 +165,11 @@ func BenchmarkBroadcast1000(b *testing.B) {
 			broadcastRun{
 				ns: ns, data: data, paced: paced,
 				waitFor: func(target int64) bool {
-					return readers.waitTotal(total0+target, time.Now().Add(30*time.Second))
+					return readers.waitTotal(total0+target, 30*time.Second)
 				},
 				finish: func(b *testing.B) {
 					want := int64(b.N)
-					if !readers.waitTotal(total0+want*benchRecipients, time.Now().Add(60*time.Second)) {
+					if !readers.waitTotal(total0+want*benchRecipients, 60*time.Second) {
 						b.Fatalf("clients counted %d events, want %d", readers.total.Load()-total0, want*benchRecipients)
 					}
 					if got := readers.minSince(base); got != want {
@@ -191,7 +194,7 @@ func BenchmarkBroadcast1000(b *testing.B) {
 func BenchmarkBroadcast1000Subprocess(b *testing.B) {
 	srv, url := startBenchServer(b)
 	child := startBenchChild(b, "TestBenchClientsHelper",
-		benchEnvClients+"="+url, benchEnvClientsN+"="+itoa(benchRecipients))
+		benchEnvClients+"="+url, benchEnvClientsN+"="+strconv.Itoa(benchRecipients))
 	child.expect(b, "READY", 60*time.Second)
 	ns := srv.Of("/")
 	if n := ns.Len(); n != benchRecipients {
@@ -291,14 +294,22 @@ func readIdleMem(b *testing.B, child *benchChild) idleMem {
 // debug.FreeOSMemory is compared before and after. B/conn is the Go
 // runtime's in-use memory (heap, stacks, runtime structures) per
 // connection; rss-B/conn is the helper's VmRSS growth per connection.
-// Kernel socket buffers are in neither. One iteration opens and closes all
-// 10,000 connections; run it with -benchtime=1x.
+// Kernel socket buffers are in neither. The clients send either the
+// websocket handshake's headers alone ("minimal") or those of a browser as
+// well ("browser": user agent, origin, language, a cookie), which the
+// session's Handshake keeps. One iteration opens and closes all 10,000
+// connections; run it with -benchtime=1x. It needs 10,000 file descriptors
+// in each process and is skipped under -race, whose goroutine limit is
+// 8128.
 //
 // Set NATSOCK_BENCH_IDLE_HEAPPROFILE=/path to have the helper write an
 // every-allocation in-use heap profile of the idle connections (the
-// MemProfileRate=1 bookkeeping then inflates B/conn).
+// MemProfileRate=1 bookkeeping slows the handshakes and inflates B/conn).
 func BenchmarkIdleWebSocket10k(b *testing.B) {
 	const conns = 10_000
+	if benchRaceEnabled() {
+		b.Skip("10,000 connections exceed the race detector's goroutine limit")
+	}
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		b.Fatal(err)
@@ -306,33 +317,66 @@ func BenchmarkIdleWebSocket10k(b *testing.B) {
 	if lim.Cur < conns+512 {
 		b.Skipf("needs %d file descriptors, ulimit -n is %d", conns+512, lim.Cur)
 	}
-	var sum struct{ total, heap, stack, rss, goroutines, objects, dial float64 }
-	for range b.N {
-		b.StopTimer()
-		before, after, dial := idleOnce(b, conns)
-		b.StartTimer()
-		n := float64(conns)
-		sum.total += float64(after.runtimeInUse()-before.runtimeInUse()) / n
-		sum.heap += float64(after.fields["heapinuse"]-before.fields["heapinuse"]) / n
-		sum.stack += float64(after.fields["stackinuse"]-before.fields["stackinuse"]) / n
-		sum.rss += float64(after.rss-before.rss) / n
-		sum.goroutines += float64(after.fields["goroutines"]-before.fields["goroutines"]) / n
-		sum.objects += float64(after.fields["heapobjects"]-before.fields["heapobjects"]) / n
-		sum.dial += n / dial.Seconds()
+	for _, tc := range []struct {
+		name   string
+		header func(addr string) ws.HandshakeHeader
+	}{
+		{"headers=minimal", func(string) ws.HandshakeHeader { return nil }},
+		{"headers=browser", func(addr string) ws.HandshakeHeader {
+			return ws.HandshakeHeaderString("" +
+				"User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36\r\n" +
+				"Origin: http://" + addr + "\r\n" +
+				"Accept-Language: en-US,en;q=0.9,de;q=0.8\r\n" +
+				"Accept-Encoding: gzip, deflate, br, zstd\r\n" +
+				"Cache-Control: no-cache\r\n" +
+				"Pragma: no-cache\r\n" +
+				"Cookie: session=4f9c2a7e1b3d5f60718293a4b5c6d7e8; theme=dark\r\n" +
+				"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n")
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var sum struct{ total, heap, stack, rss, goroutines, objects, dial float64 }
+			for range b.N {
+				b.StopTimer()
+				before, after, dial := idleOnce(b, conns, tc.header)
+				b.StartTimer()
+				n := float64(conns)
+				sum.total += float64(after.runtimeInUse()-before.runtimeInUse()) / n
+				sum.heap += float64(after.fields["heapinuse"]-before.fields["heapinuse"]) / n
+				sum.stack += float64(after.fields["stackinuse"]-before.fields["stackinuse"]) / n
+				sum.rss += float64(after.rss-before.rss) / n
+				sum.goroutines += float64(after.fields["goroutines"]-before.fields["goroutines"]) / n
+				sum.objects += float64(after.fields["heapobjects"]-before.fields["heapobjects"]) / n
+				sum.dial += n / dial.Seconds()
+			}
+			n := float64(b.N)
+			b.ReportMetric(sum.total/n, "B/conn")
+			b.ReportMetric(sum.heap/n, "heap-B/conn")
+			b.ReportMetric(sum.stack/n, "stack-B/conn")
+			b.ReportMetric(sum.rss/n, "rss-B/conn")
+			b.ReportMetric(sum.goroutines/n, "goroutines/conn")
+			b.ReportMetric(sum.objects/n, "objects/conn")
+			b.ReportMetric(sum.dial/n, "handshakes/s")
+		})
 	}
-	n := float64(b.N)
-	b.ReportMetric(sum.total/n, "B/conn")
-	b.ReportMetric(sum.heap/n, "heap-B/conn")
-	b.ReportMetric(sum.stack/n, "stack-B/conn")
-	b.ReportMetric(sum.rss/n, "rss-B/conn")
-	b.ReportMetric(sum.goroutines/n, "goroutines/conn")
-	b.ReportMetric(sum.objects/n, "objects/conn")
-	b.ReportMetric(sum.dial/n, "handshakes/s")
+}
+
+// benchRaceEnabled reports whether the test binary was built with -race.
+func benchRaceEnabled() bool {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "-race" {
+				return s.Value == "true"
+			}
+		}
+	}
+	return false
 }
 
 // idleOnce starts the server helper, measures it, opens conns idle
-// clients, measures it again and closes everything.
-func idleOnce(b *testing.B, conns int) (before, after idleMem, dial time.Duration) {
+// clients with the headers header returns for the helper's address,
+// measures it again and closes everything.
+func idleOnce(b *testing.B, conns int, header func(addr string) ws.HandshakeHeader) (before, after idleMem, dial time.Duration) {
 	b.Helper()
 	child := startBenchChild(b, "TestBenchServerHelper", benchEnvServe+"=1")
 	addr := child.expect(b, "READY", 30*time.Second)[0]
@@ -341,7 +385,7 @@ func idleOnce(b *testing.B, conns int) (before, after idleMem, dial time.Duratio
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	start := time.Now()
 	b.StartTimer()
-	clients, err := benchDialAll(ctx, benchURL(addr), conns, 64, 512)
+	clients, err := benchDialAllHeader(ctx, benchURL(addr), conns, 64, 512, header(addr))
 	b.StopTimer()
 	dial = time.Since(start)
 	cancel()
@@ -370,32 +414,11 @@ func idleOnce(b *testing.B, conns int) (before, after idleMem, dial time.Duratio
 	return before, after, dial
 }
 
-func itoa(n int) string { return itoa64(int64(n)) }
-
-func itoa64(n int64) string {
-	var buf [20]byte
-	i := len(buf)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for {
-		i--
-		buf[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	if neg {
-		i--
-		buf[i] = '-'
-	}
-	return string(buf[i:])
-}
-
 func atoi64(b *testing.B, s string) int64 {
 	b.Helper()
-	m := keyValues(b, []string{"n=" + s})
-	return m["n"]
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }

@@ -79,7 +79,13 @@ type benchClient struct {
 // benchDial opens a websocket to url, reads the open packet, joins "/" and
 // reads the CONNECT answer. readBuf sizes the client's read buffer.
 func benchDial(ctx context.Context, url string, readBuf int) (*benchClient, error) {
-	conn, br, _, err := ws.Dialer{Timeout: 10 * time.Second}.Dial(ctx, url)
+	return benchDialHeader(ctx, url, readBuf, nil)
+}
+
+// benchDialHeader is benchDial with extra request headers, each line
+// ending in CRLF.
+func benchDialHeader(ctx context.Context, url string, readBuf int, header ws.HandshakeHeader) (*benchClient, error) {
+	conn, br, _, err := ws.Dialer{Timeout: 10 * time.Second, Header: header}.Dial(ctx, url)
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +179,11 @@ func (c *benchClient) readLoop(r *benchReaders) {
 // benchDialAll opens n clients, workers at a time. On error it closes
 // those it opened.
 func benchDialAll(ctx context.Context, url string, n, workers, readBuf int) ([]*benchClient, error) {
+	return benchDialAllHeader(ctx, url, n, workers, readBuf, nil)
+}
+
+// benchDialAllHeader is benchDialAll with extra request headers.
+func benchDialAllHeader(ctx context.Context, url string, n, workers, readBuf int, header ws.HandshakeHeader) ([]*benchClient, error) {
 	clients := make([]*benchClient, n)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -189,7 +200,7 @@ func benchDialAll(ctx context.Context, url string, n, workers, readBuf int) ([]*
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				c, err := benchDial(ctx, url, readBuf)
+				c, err := benchDialHeader(ctx, url, readBuf, header)
 				if err != nil {
 					errOnce.Do(func() { firstErr = fmt.Errorf("client %d: %w", i, err) })
 					cancel()
@@ -217,10 +228,12 @@ type benchReaders struct {
 	wg      sync.WaitGroup
 	total   atomic.Int64  // events counted by all clients
 	notify  chan struct{} // signalled after every event
+	timeout *time.Timer   // waitTotal's, stopped when idle
 }
 
 func startBenchReaders(clients []*benchClient) *benchReaders {
-	r := &benchReaders{clients: clients, notify: make(chan struct{}, 1)}
+	r := &benchReaders{clients: clients, notify: make(chan struct{}, 1), timeout: time.NewTimer(time.Hour)}
+	r.timeout.Stop()
 	for _, c := range clients {
 		r.wg.Go(func() { c.readLoop(r) })
 	}
@@ -228,14 +241,18 @@ func startBenchReaders(clients []*benchClient) *benchReaders {
 }
 
 // waitTotal blocks until the clients have counted at least target events
-// in all, or until deadline.
-func (r *benchReaders) waitTotal(target int64, deadline time.Time) bool {
-	t := time.NewTimer(time.Until(deadline))
-	defer t.Stop()
+// in all, or for at most timeout.
+// It does not allocate, so that allocs/op is the server's.
+func (r *benchReaders) waitTotal(target int64, timeout time.Duration) bool {
+	if r.total.Load() >= target {
+		return true
+	}
+	r.timeout.Reset(timeout)
+	defer r.timeout.Stop()
 	for r.total.Load() < target {
 		select {
 		case <-r.notify:
-		case <-t.C:
+		case <-r.timeout.C:
 			return r.total.Load() >= target
 		}
 	}
