@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/natsock/natsock/protocol/sio"
 	"github.com/natsock/natsock/protocol/socketio"
 )
 
@@ -29,13 +30,18 @@ type Bridge struct {
 	root    *socketio.Namespace
 
 	embedded *server.Server
-	nc       *nats.Conn
-	subs     []*nats.Subscription
-	ready    atomic.Bool // subscriptions registered on the server
-	inflight chan struct{}
-	wg       sync.WaitGroup // goroutines started by go()
+	// nc is set once in Run, before subscribing and serving; code that may
+	// run earlier (nats.go's callbacks, Ready) uses conn or its argument.
+	nc         *nats.Conn
+	conn       atomic.Pointer[nats.Conn]
+	subs       []*nats.Subscription // written by Run only
+	subscribed atomic.Bool          // every --map subscription is made
+	ready      atomic.Bool          // ... and registered on the server
+	inflight   chan struct{}
+	wg         sync.WaitGroup // goroutines started by go()
 
 	refusedOrigins sync.Map // origin -> struct{}: each is logged once
+	reservedLogged sync.Map // event -> struct{}: each is logged once
 
 	ln      net.Listener
 	started chan struct{}
@@ -46,6 +52,7 @@ type Bridge struct {
 // Stats are a bridge's counters.
 type Stats struct {
 	Received    atomic.Uint64 // NATS messages mapped to an event
+	Reserved    atomic.Uint64 // NATS messages dropped: their event name is reserved by socket.io
 	Emitted     atomic.Uint64 // socket deliveries queued
 	Published   atomic.Uint64 // inbound emits published
 	Requests    atomic.Uint64 // inbound emits requested (with ack)
@@ -105,7 +112,8 @@ func (b *Bridge) NATSURL() string {
 // Ready reports whether NATS is connected and every subscription is
 // registered: what /readyz answers.
 func (b *Bridge) Ready() bool {
-	return b.nc != nil && b.nc.IsConnected() && b.ready.Load()
+	nc := b.conn.Load()
+	return nc != nil && nc.IsConnected() && b.ready.Load()
 }
 
 // Run starts the bridge and serves until ctx ends, then shuts down in a fixed
@@ -132,6 +140,7 @@ func (b *Bridge) Run(ctx context.Context) (err error) {
 	if b.nc, err = nats.Connect(url, opts...); err != nil {
 		return fmt.Errorf("bridge: NATS %s: %w", url, err)
 	}
+	b.conn.Store(b.nc)
 	defer b.nc.Close()
 	if err := b.subscribe(); err != nil {
 		return err
@@ -170,7 +179,14 @@ func (b *Bridge) shutdown(hs *http.Server) error {
 	// 2. Drain NATS: no new messages, the ones in hand are emitted.
 	b.ready.Store(false)
 	var errs []error
-	if err := b.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+	switch err := b.nc.Drain(); {
+	case err == nil, errors.Is(err, nats.ErrConnectionClosed):
+	case errors.Is(err, nats.ErrConnectionReconnecting):
+		// NATS is away (restarting with us, say): there is nothing in
+		// hand to drain, and waiting for it would only delay the exit.
+		b.log.Warn("NATS is not connected at shutdown; closing without draining")
+		b.nc.Close()
+	default:
 		errs = append(errs, fmt.Errorf("bridge: NATS drain: %w", err))
 	}
 	for !b.nc.IsClosed() && ctx.Err() == nil {
@@ -223,14 +239,16 @@ func (b *Bridge) subscribe() error {
 		}
 		b.subs = append(b.subs, sub)
 	}
-	b.natsChanged()
+	b.subscribed.Store(true)
+	b.natsChanged(b.nc)
 	return nil
 }
 
-// natsChanged re-checks readiness after a connection event.
-func (b *Bridge) natsChanged() {
-	nc := b.nc
-	if nc == nil || len(b.subs) == 0 || !nc.IsConnected() {
+// natsChanged re-checks readiness after a connection event. nats.go calls
+// it on its own goroutine, possibly before Run has stored the connection
+// or made the subscriptions: it reads neither b.nc nor b.subs.
+func (b *Bridge) natsChanged(nc *nats.Conn) {
+	if !b.subscribed.Load() || !nc.IsConnected() || b.stopped.Load() {
 		b.ready.Store(false)
 		return
 	}
@@ -248,6 +266,16 @@ func (b *Bridge) onNATS(r *Rule) nats.MsgHandler {
 		route, ok := b.mapping.RouteFor(r, m.Subject)
 		if !ok {
 			return // an earlier rule owns this subject
+		}
+		if sio.IsReserved(route.Event) {
+			// A placeholder made a name such as "connect": a client would
+			// take the message for its own connection event.
+			b.stats.Reserved.Add(1)
+			if _, seen := b.reservedLogged.LoadOrStore(route.Event, struct{}{}); !seen {
+				b.log.Warn("dropped a message whose event name socket.io reserves (logged once a name)",
+					"subject", m.Subject, "event", route.Event, "map", r.Pattern+"="+r.Event)
+			}
+			return
 		}
 		data, _ := DecodePayload(m.Data)
 		ns := b.root

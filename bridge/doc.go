@@ -8,8 +8,11 @@
 // event whose name may use the subject's tokens ("tasks.*=task:{2}").
 // When several rules match one subject the first rule given wins, so a
 // message is emitted once ([Mapping.RouteFor]). The message body becomes the
-// event's one argument by [DecodePayload]: JSON passes through byte for
-// byte, other UTF-8 text arrives as a string, anything else as binary.
+// event's one argument by [DecodePayload]: UTF-8 JSON passes through byte
+// for byte, other UTF-8 text arrives as a string, anything else as binary.
+// Event names socket.io reserves ("connect", "disconnect", ...) are refused
+// in a rule, and a message whose placeholders make one is dropped and
+// counted, since a client would take it for its own connection event.
 //
 // # Inbound: clients to NATS
 //

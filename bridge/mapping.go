@@ -6,10 +6,14 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/natsock/natsock/protocol/sio"
 )
 
-// Errors from parsing --map and --inbound values. Each is wrapped with the
-// flag value, the part at fault and the reason.
+// Errors from parsing --map and --inbound values. Each error reads
+// "<sentinel>: --map VALUE: <part>: <reason>", e.g.
+//
+//	bridge: bad placeholder: --map "tasks.*=task:{3}": event "task:{3}": {3} names token 3, but the subject has 2
 var (
 	ErrBadRule        = errors.New("bridge: bad rule")
 	ErrBadSubject     = errors.New("bridge: bad subject")
@@ -65,11 +69,14 @@ func ParseRule(value string) (*Rule, error) {
 	}
 	tokens, err := splitPattern(subject, true)
 	if err != nil {
-		return nil, fmt.Errorf("--map %q: subject %q: %w", value, subject, err)
+		return nil, fmt.Errorf("%w: --map %q: subject %q: %w", ErrBadSubject, value, subject, err)
 	}
 	parts, err := parseTemplate(event, tokens)
 	if err != nil {
-		return nil, fmt.Errorf("--map %q: event %q: %w", value, event, err)
+		return nil, fmt.Errorf("%w: --map %q: event %q: %w", ErrBadPlaceholder, value, event, err)
+	}
+	if sio.IsReserved(event) {
+		return nil, fmt.Errorf("%w: --map %q: event %q: reserved by socket.io (a client would take it for its own %[3]q event)", ErrBadRule, value, event)
 	}
 	return &Rule{Pattern: subject, Event: event, tokens: tokens, parts: parts}, nil
 }
@@ -162,34 +169,36 @@ func (r *Rule) render(subj []string) string {
 }
 
 // splitPattern validates a NATS subject (wildcards allowed if wild) and
-// returns its tokens.
+// returns its tokens. Its errors are the bare reason; the caller names the
+// flag, the part and the sentinel.
 func splitPattern(s string, wild bool) ([]string, error) {
 	if s == "" {
-		return nil, fmt.Errorf("%w: empty", ErrBadSubject)
+		return nil, errors.New("empty")
 	}
 	for _, r := range s {
 		if unicode.IsSpace(r) || r == 0 {
-			return nil, fmt.Errorf("%w: contains white space or NUL", ErrBadSubject)
+			return nil, errors.New("contains white space or NUL")
 		}
 	}
 	tokens := strings.Split(s, ".")
 	for i, t := range tokens {
 		switch {
 		case t == "":
-			return nil, fmt.Errorf("%w: token %d is empty (leading, trailing or double '.')", ErrBadSubject, i+1)
+			return nil, fmt.Errorf("token %d is empty (leading, trailing or double '.')", i+1)
 		case (t == "*" || t == ">") && !wild:
-			return nil, fmt.Errorf("%w: wildcard %q not allowed here: a publish subject must be literal", ErrBadSubject, t)
+			return nil, fmt.Errorf("wildcard %q not allowed here: a publish subject must be literal", t)
 		case t == ">" && i != len(tokens)-1:
-			return nil, fmt.Errorf("%w: '>' must be the last token", ErrBadSubject)
+			return nil, errors.New("'>' must be the last token")
 		case len(t) > 1 && strings.ContainsAny(t, "*>"):
-			return nil, fmt.Errorf("%w: token %q mixes a wildcard with other characters", ErrBadSubject, t)
+			return nil, fmt.Errorf("token %q mixes a wildcard with other characters", t)
 		}
 	}
 	return tokens, nil
 }
 
 // parseTemplate parses an event template against the pattern's tokens. A
-// placeholder must name a token the pattern guarantees.
+// placeholder must name a token the pattern guarantees. Its errors are the
+// bare reason, as splitPattern's.
 func parseTemplate(tpl string, pattern []string) ([]tplPart, error) {
 	var parts []tplPart
 	rest := tpl
@@ -197,28 +206,28 @@ func parseTemplate(tpl string, pattern []string) ([]tplPart, error) {
 		open := strings.IndexByte(rest, '{')
 		if open < 0 {
 			if strings.IndexByte(rest, '}') >= 0 {
-				return nil, fmt.Errorf("%w: '}' without '{'", ErrBadPlaceholder)
+				return nil, errors.New("'}' without '{'")
 			}
 			parts = append(parts, tplPart{lit: rest})
 			break
 		}
 		if strings.IndexByte(rest[:open], '}') >= 0 {
-			return nil, fmt.Errorf("%w: '}' without '{'", ErrBadPlaceholder)
+			return nil, errors.New("'}' without '{'")
 		}
 		if open > 0 {
 			parts = append(parts, tplPart{lit: rest[:open]})
 		}
 		end := strings.IndexByte(rest[open:], '}')
 		if end < 0 {
-			return nil, fmt.Errorf("%w: '{' without '}'", ErrBadPlaceholder)
+			return nil, errors.New("'{' without '}'")
 		}
 		name := rest[open+1 : open+end]
 		n, err := strconv.Atoi(name)
 		if err != nil || n < 1 || strings.HasPrefix(name, "+") {
-			return nil, fmt.Errorf("%w: {%s} is not a token number (want {1}, {2}, ...)", ErrBadPlaceholder, name)
+			return nil, fmt.Errorf("{%s} is not a token number (want {1}, {2}, ...)", name)
 		}
 		if n > len(pattern) {
-			return nil, fmt.Errorf("%w: {%d} names token %d, but the subject has %d", ErrBadPlaceholder, n, n, len(pattern))
+			return nil, fmt.Errorf("{%d} names token %d, but the subject has %d", n, n, len(pattern))
 		}
 		parts = append(parts, tplPart{token: n})
 		rest = rest[open+end+1:]
@@ -253,8 +262,11 @@ func ParseInboundRule(value string) (InboundRule, error) {
 	if subject == "" {
 		return InboundRule{}, fmt.Errorf("%w: --inbound %q: the subject (right of '=') is empty", ErrBadRule, value)
 	}
+	if sio.IsReserved(event) {
+		return InboundRule{}, fmt.Errorf("%w: --inbound %q: event %q: reserved by socket.io (no client can emit it)", ErrBadRule, value, event)
+	}
 	if _, err := splitPattern(subject, false); err != nil {
-		return InboundRule{}, fmt.Errorf("--inbound %q: subject %q: %w", value, subject, err)
+		return InboundRule{}, fmt.Errorf("%w: --inbound %q: subject %q: %w", ErrBadSubject, value, subject, err)
 	}
 	return InboundRule{Event: event, Subject: subject}, nil
 }

@@ -53,7 +53,7 @@ func reconnectDelay(attempts int) time.Duration {
 }
 
 // natsOptions turns the config into nats.go options, with logging handlers.
-func (c Config) natsOptions(logger *slog.Logger, stopping func() bool, onChange func()) ([]nats.Option, error) {
+func (c Config) natsOptions(logger *slog.Logger, stopping func() bool, onChange func(*nats.Conn)) ([]nats.Option, error) {
 	opts := []nats.Option{
 		nats.Name("natsock"),
 		nats.MaxReconnects(-1),
@@ -62,24 +62,24 @@ func (c Config) natsOptions(logger *slog.Logger, stopping func() bool, onChange 
 		nats.ReconnectBufSize(8 << 20),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			logger.Info("NATS connected", "url", nc.ConnectedUrlRedacted())
-			onChange()
+			onChange(nc)
 		}),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
 			if !stopping() {
 				logger.Warn("NATS disconnected; sockets stay connected, reconnecting", "err", err)
 			}
-			onChange()
+			onChange(nc)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			logger.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted(), "reconnects", nc.Stats().Reconnects)
-			onChange()
+			onChange(nc)
 		}),
 		nats.ReconnectErrHandler(func(nc *nats.Conn, err error) {
 			logger.Warn("NATS reconnect attempt failed", "err", err)
 		}),
 		nats.ClosedHandler(func(nc *nats.Conn) {
 			logger.Info("NATS connection closed")
-			onChange()
+			onChange(nc)
 		}),
 		nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
 			subject := ""

@@ -32,22 +32,26 @@ func (k PayloadKind) String() string {
 }
 
 // DecodePayload turns a NATS message body into the one argument of a
-// socket.io event. A body that is one JSON value (objects, arrays, numbers,
-// strings, true, false, null; nested at most sio.MaxDepth) passes through
-// raw, so a large integer keeps every digit. Other UTF-8 text (the empty
-// body included) becomes a JSON string. Anything else becomes binary: an
+// socket.io event. A UTF-8 body that is one JSON value (objects, arrays,
+// numbers, strings, true, false, null; nested at most sio.MaxDepth) passes
+// through raw, so a large integer keeps every digit. Other UTF-8 text (the
+// empty body included) becomes a JSON string. Anything else, JSON-shaped
+// bytes with invalid UTF-8 inside a string included, becomes binary: an
 // ArrayBuffer in a browser, a Buffer in node.
 func DecodePayload(body []byte) (socketio.Data, PayloadKind) {
+	// JSON text is UTF-8 (RFC 8259 section 8.1), and the argument travels in
+	// a websocket text frame, which a client closes on invalid UTF-8;
+	// sio.ValidJSON checks the syntax only.
+	if !utf8.Valid(body) {
+		return socketio.Data{
+			Args:        []json.RawMessage{sio.Placeholder(0)},
+			Attachments: [][]byte{body},
+		}, PayloadBinary
+	}
 	if len(body) > 0 && sio.ValidJSON(body) == nil {
 		return socketio.Data{Args: []json.RawMessage{bytes.TrimSpace(body)}}, PayloadJSON
 	}
-	if utf8.Valid(body) {
-		return socketio.Data{Args: []json.RawMessage{sio.AppendQuote(nil, string(body))}}, PayloadString
-	}
-	return socketio.Data{
-		Args:        []json.RawMessage{sio.Placeholder(0)},
-		Attachments: [][]byte{body},
-	}, PayloadBinary
+	return socketio.Data{Args: []json.RawMessage{sio.AppendQuote(nil, string(body))}}, PayloadString
 }
 
 // EncodeArgs turns a client event's arguments into a NATS message body: no
@@ -103,7 +107,15 @@ func inlineBinary(arg json.RawMessage, attachments [][]byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(v)
+	// Leave <, > and & as they came: json.Marshal would escape them for
+	// HTML, changing the bytes a subscriber sees for no reason.
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("bridge: argument: %w", err)
+	}
+	return bytes.TrimSuffix(out.Bytes(), []byte{'\n'}), nil
 }
 
 func replacePlaceholders(v any, attachments [][]byte) (any, error) {

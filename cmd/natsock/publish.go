@@ -23,11 +23,11 @@ func publishCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 || c.NArg() > 2 {
-				return cli.Exit("publish: want SUBJECT [DATA]", 2)
+				return cli.Exit("natsock publish: want SUBJECT [DATA]", 2)
 			}
 			subject := c.Args().Get(0)
 			if subject == "" || strings.ContainsAny(subject, " \t\r\n*>") {
-				return cli.Exit(fmt.Sprintf("publish: %q is not a subject to publish to (no spaces or wildcards)", subject), 2)
+				return cli.Exit(fmt.Sprintf("natsock publish: %q is not a subject to publish to (no spaces or wildcards)", subject), 2)
 			}
 			var data []byte
 			if c.NArg() == 2 {
@@ -35,14 +35,14 @@ func publishCommand() *cli.Command {
 			} else {
 				var err error
 				if data, err = io.ReadAll(os.Stdin); err != nil {
-					return cli.Exit("publish: reading standard input: "+err.Error(), 1)
+					return cli.Exit("natsock publish: reading standard input: "+err.Error(), 1)
 				}
 			}
 			msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 			for _, h := range c.StringSlice("header") {
 				k, v, ok := strings.Cut(h, ":")
 				if !ok || strings.TrimSpace(k) == "" {
-					return cli.Exit(fmt.Sprintf("publish: --header %q: want K:V", h), 2)
+					return cli.Exit(fmt.Sprintf("natsock publish: --header %q: want K:V", h), 2)
 				}
 				msg.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
 			}
@@ -50,14 +50,14 @@ func publishCommand() *cli.Command {
 			timeout := c.Duration("timeout")
 			nc, err := nats.Connect(url, nats.Name("natsock-publish"), nats.Timeout(timeout), nats.MaxReconnects(0))
 			if err != nil {
-				return cli.Exit(fmt.Sprintf("publish: cannot connect to NATS at %s: %v", url, err), 1)
+				return cli.Exit(fmt.Sprintf("natsock publish: cannot connect to NATS at %s: %v", url, err), 1)
 			}
 			defer nc.Close()
 			if err := nc.PublishMsg(msg); err != nil {
-				return cli.Exit(fmt.Sprintf("publish: %s: %v", subject, err), 1)
+				return cli.Exit(fmt.Sprintf("natsock publish: %s: %v", subject, err), 1)
 			}
 			if err := nc.FlushTimeout(timeout); err != nil {
-				return cli.Exit(fmt.Sprintf("publish: %s: not confirmed by the server: %v", subject, err), 1)
+				return cli.Exit(fmt.Sprintf("natsock publish: %s: not confirmed by the server: %v", subject, err), 1)
 			}
 			return nil
 		},

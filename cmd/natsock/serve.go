@@ -52,11 +52,11 @@ Repeatable flags also take comma-separated lists (so names may not contain comma
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return cli.Exit("serve takes no arguments; did you mean --map "+c.Args().First()+"?", 2)
+				return cli.Exit("natsock serve: takes no arguments; did you mean --map "+c.Args().First()+"?", 2)
 			}
 			logger, err := newLogger(c.String("log-level"), c.String("log-format"))
 			if err != nil {
-				return cli.Exit(err.Error(), 2)
+				return cli.Exit("natsock: "+err.Error(), 2)
 			}
 			b, err := bridge.New(bridge.Config{
 				Listen:              c.String("listen"),
@@ -87,7 +87,7 @@ Repeatable flags also take comma-separated lists (so names may not contain comma
 				Logger:              logger,
 			})
 			if err != nil {
-				return cli.Exit(err.Error(), 2)
+				return cli.Exit("natsock: "+err.Error(), 2)
 			}
 			ctx, stop := signalContext()
 			defer stop()
