@@ -221,3 +221,28 @@ func TestParseSlowPolicy(t *testing.T) {
 		}
 	}
 }
+
+// Over websocket the frame check refuses invalid UTF-8 in a text message;
+// polling must refuse it too, or it would reach websocket clients as a
+// text frame they drop.
+func TestPollingRefusesTextThatIsNotUTF8(t *testing.T) {
+	_, rec, url := startServer(t, engine.Config{})
+	get(t, url+"?EIO=4&transport=polling")
+	s := waitOpened(t, rec)
+	resp, err := http.Post(url+"?EIO=4&transport=polling&sid="+s.ID(), "text/plain", strings.NewReader("4caf\xe9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("POST of invalid UTF-8: status %d, want 400", resp.StatusCode)
+	}
+	select {
+	case why := <-rec.closed:
+		if why != engine.ReasonParseError {
+			t.Fatalf("closed for %q, want %q", why, engine.ReasonParseError)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("session not closed")
+	}
+}

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/natsock/natsock/protocol/eio"
 )
@@ -180,6 +182,9 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	default:
 		err = eio.DecodePayloadV3(body, collect)
 	}
+	if err == nil {
+		err = checkUTF8(packets)
+	}
 	if err != nil {
 		s.srv.cfg.Logger.Debug("malformed polling payload", "sid", s.id, "remote", r.RemoteAddr, "err", err)
 		s.CloseWith(ReasonParseError)
@@ -191,4 +196,18 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html")
 	_, _ = io.WriteString(w, "ok")
+}
+
+// errNotUTF8 refuses a text packet that is not UTF-8: over websocket the
+// frame check refuses it, and the same must hold on polling, or the bytes
+// would reach a websocket client as a text frame it drops.
+var errNotUTF8 = errors.New("engine: text packet is not valid UTF-8")
+
+func checkUTF8(packets []eio.Packet) error {
+	for _, p := range packets {
+		if !p.Binary && !utf8.Valid(p.Data) {
+			return errNotUTF8
+		}
+	}
+	return nil
 }

@@ -489,7 +489,6 @@ func placeholderRef(b []byte) (int, bool) {
 	return int(n), true
 }
 
-
 func FuzzPlaceholderNum(f *testing.F) {
 	for _, s := range []string{`{"_placeholder":true,"num":0}`, `{"num":3,"_placeholder":true}`,
 		` { "_placeholder" : true , "num" : 12 } `, `{"_placeholder":false,"num":0}`, `{"_placeholder":true,"num":-1}`,

@@ -3,13 +3,14 @@ package socketio
 import (
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/natsock/natsock/protocol/engine"
 	"github.com/natsock/natsock/protocol/sio"
 )
 
 // Data is the arguments of an event or an acknowledgement as they travel:
-// each argument is raw JSON, and binary values stand in it as placeholders
+// each argument is raw JSON (valid UTF-8: it travels in text frames), and binary values stand in it as placeholders
 // ({"_placeholder":true,"num":N}) that name Attachments[N]. Keeping the
 // JSON raw lets a server pass arguments on byte for byte.
 type Data struct {
@@ -28,6 +29,9 @@ func Args(values ...any) (Data, error) {
 		case json.RawMessage:
 			if err := sio.ValidJSON(v); err != nil {
 				return Data{}, fmt.Errorf("socketio: argument %d: %w", i, err)
+			}
+			if !utf8.Valid(v) {
+				return Data{}, fmt.Errorf("socketio: argument %d: JSON is not valid UTF-8", i)
 			}
 			d.Args = append(d.Args, v)
 		case []byte:

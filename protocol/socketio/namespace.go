@@ -163,8 +163,12 @@ func (b Broadcast) Except(rooms ...string) Broadcast {
 // Emit encodes the event once and queues the same bytes to every selected
 // socket. It never blocks on a client: a socket whose queue is full meets
 // the engine's slow-consumer policy. It returns how many sockets it queued
-// the event to.
+// the event to; an event name socket.io reserves ("connect", ...) reaches
+// none.
 func (b Broadcast) Emit(event string, d Data) int {
+	if sio.IsReserved(event) {
+		return 0
+	}
 	n := b.ns
 	m := encode(packetSpec{typ: sio.Event, namespace: n.name, id: sio.NoID, event: event, hasEvent: true}, d)
 	return b.send(m)

@@ -51,4 +51,5 @@ var (
 	ErrAckTimeout   = errors.New("socketio: acknowledgement timed out")
 	ErrNoAck        = errors.New("socketio: the client asked for no acknowledgement")
 	ErrAcked        = errors.New("socketio: already acknowledged")
+	ErrReserved     = errors.New("socketio: event name reserved by socket.io")
 )

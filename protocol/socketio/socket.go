@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
@@ -67,6 +68,9 @@ func (s *Socket) Connected() bool {
 
 // Emit sends an event to this socket.
 func (s *Socket) Emit(event string, d Data) error {
+	if sio.IsReserved(event) {
+		return fmt.Errorf("%w: %q", ErrReserved, event)
+	}
 	if !s.Connected() {
 		return ErrDisconnected
 	}
@@ -77,6 +81,9 @@ func (s *Socket) Emit(event string, d Data) error {
 // cb runs once, on another goroutine: with the client's answer, or with
 // ErrAckTimeout after timeout, or ErrDisconnected.
 func (s *Socket) EmitWithAck(event string, d Data, timeout time.Duration, cb func(Data, error)) error {
+	if sio.IsReserved(event) {
+		return fmt.Errorf("%w: %q", ErrReserved, event)
+	}
 	pa := &pendingAck{cb: cb}
 	s.mu.Lock()
 	if !s.connected {
