@@ -25,7 +25,7 @@ func newApp() *cli.App {
 	return &cli.App{
 		Name:     "natsock",
 		Usage:    "bridge NATS subjects to socket.io clients",
-		Commands: []*cli.Command{serveCommand(), publishCommand()},
+		Commands: []*cli.Command{serveCommand(), publishCommand(), benchCommand()},
 	}
 }
 

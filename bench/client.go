@@ -1,0 +1,74 @@
+package bench
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// client is what both transports' clients count. The reading goroutine
+// owns every field but the atomics; the run reads the rest once that
+// goroutine has ended.
+type client struct {
+	got    atomic.Uint64 // new messages of this run: read by the publisher's window and the progress bar
+	ended  atomic.Bool   // the connection ended: the client expects no more
+	frames uint64        // this run's event frames, duplicates included
+	// foreign counts Socket.IO EVENT frames that were not this run's
+	// messages (another event, another run's, or not a message at all).
+	foreign uint64
+	last    int64 // when the last event frame arrived, on the run's clock
+	hist    Histogram
+	seq     seqTracker
+	err     error // why the connection ended, unless the run closed it
+}
+
+// packet kinds a client acts on.
+type packetKind int
+
+const (
+	packetOther        packetKind = iota
+	packetEvent                   // a Socket.IO EVENT
+	packetPing                    // an Engine.IO ping: answer with a pong
+	packetClose                   // the server closes the session or the socket
+	packetConnect                 // the Socket.IO CONNECT answer: 40 or 40{...}
+	packetConnectError            // the Socket.IO CONNECT_ERROR answer: 44{...}
+)
+
+// packet handles one Engine.IO packet in text form (or its first bytes,
+// when it is longer than the read buffer) that arrived at now on the
+// run's clock, and says what kind it was.
+func (c *client) packet(p []byte, now int64, prefix []byte) packetKind {
+	if len(p) == 0 {
+		return packetOther
+	}
+	switch p[0] {
+	case '4': // message: a Socket.IO packet follows
+		if len(p) < 2 {
+			return packetOther
+		}
+		switch p[1] {
+		case '2':
+			if seq, ts, ok := parseEvent(p, prefix); ok {
+				c.frames++
+				c.last = now
+				c.hist.Record(time.Duration(now - ts))
+				if c.seq.observe(seq) {
+					c.got.Add(1)
+				}
+			} else {
+				c.foreign++
+			}
+			return packetEvent
+		case '0':
+			return packetConnect
+		case '1':
+			return packetClose // DISCONNECT of the namespace
+		case '4':
+			return packetConnectError
+		}
+	case '2':
+		return packetPing
+	case '1':
+		return packetClose
+	}
+	return packetOther
+}

@@ -1,0 +1,257 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Transports a client can use.
+const (
+	TransportWebSocket = "websocket"
+	TransportPolling   = "polling"
+)
+
+// Config is one bench run. Zero fields take the default their comment
+// names; Run fills them, and Validate reports every problem at once.
+type Config struct {
+	// URL is the socket.io server, http://host:port. Zero means
+	// "http://127.0.0.1:3000".
+	URL string
+	// Path is the server's socket.io path. Zero means "/socket.io/".
+	Path string
+	// Transport is "websocket" or "polling" (HTTP long-polling; no
+	// upgrade). Zero means "websocket".
+	Transport string
+	// Clients is how many socket.io clients to open. Zero means 100.
+	Clients int
+	// SourceIPs are the local addresses the clients dial from, in turn.
+	// Empty lets the kernel choose, which caps one server at about 28,000
+	// clients; see ParseSourceIPs.
+	SourceIPs []netip.Addr
+	// ConnectConcurrency bounds the handshakes in flight. Zero means 100.
+	ConnectConcurrency int
+	// ReadBuffer is each client's read buffer, in bytes. Zero means 32768.
+	ReadBuffer int
+	// ReadInterval is how long the websocket clients' reader (on Linux,
+	// one epoll loop for all of them) sleeps after a round of reads, so
+	// that frames gather in the kernel and one read takes many. Latency
+	// is measured from the kernel's receive timestamp, so it does not
+	// grow with the interval. Zero means 200us; negative means no sleep.
+	ReadInterval time.Duration
+
+	// Messages is how many messages to publish; zero only connects the
+	// clients and holds them (see Hold).
+	Messages int
+	// Size is each message's size in bytes, padding included; a message
+	// never gets shorter than its fields. Zero means 128.
+	Size int
+	// Rate is the publish rate in messages per second; zero publishes as
+	// fast as the slowest client keeps up within Window.
+	Rate float64
+	// Window bounds the messages published but not yet received by the
+	// slowest client when Rate is zero. Zero means 1000, or fewer so that
+	// the window holds at most 1 MiB, under a server's per-client queue
+	// bound (natsock's default is 4 MiB).
+	Window int
+	// Duration, when not zero, stops publishing after this long even if
+	// fewer than Messages went out.
+	Duration time.Duration
+	// Drain bounds the wait for the last messages after publishing ends,
+	// counted from the last progress any client made. Zero means 5s.
+	Drain time.Duration
+
+	// NATSURL is where the messages are published. Zero means
+	// "nats://127.0.0.1:4222".
+	NATSURL string
+	// Subject is what the messages are published to. Zero means
+	// "tasks.assigned".
+	Subject string
+	// Event is the event the server emits for Subject. Zero means
+	// "newTaskAssigned".
+	Event string
+
+	// Hold is how long an idle run (no Messages) keeps its clients
+	// connected before measuring the server's memory and closing them.
+	// Zero means 5s.
+	Hold time.Duration
+	// PID is the server's process id; when set, its memory and CPU time
+	// are read from /proc.
+	PID int
+	// Timeout bounds the whole run. Zero means 2m.
+	Timeout time.Duration
+
+	// Progress receives a progress bar, redrawn in place, when not nil
+	// (give it a terminal).
+	Progress io.Writer
+}
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("bench: invalid config")
+
+const maxWindowBytes = 1 << 20
+
+func (c *Config) setDefaults() {
+	if c.URL == "" {
+		c.URL = "http://127.0.0.1:3000"
+	}
+	if c.Path == "" {
+		c.Path = "/socket.io/"
+	}
+	if c.Transport == "" {
+		c.Transport = TransportWebSocket
+	}
+	if c.Clients == 0 {
+		c.Clients = 100
+	}
+	if c.ConnectConcurrency == 0 {
+		c.ConnectConcurrency = 100
+	}
+	if c.ReadBuffer == 0 {
+		c.ReadBuffer = 32 << 10
+	}
+	if c.ReadInterval == 0 {
+		c.ReadInterval = 200 * time.Microsecond
+	}
+	if c.Size == 0 {
+		c.Size = 128
+	}
+	if c.Window == 0 {
+		c.Window = max(1, min(1000, maxWindowBytes/c.Size))
+	}
+	if c.Drain == 0 {
+		c.Drain = 5 * time.Second
+	}
+	if c.NATSURL == "" {
+		c.NATSURL = "nats://127.0.0.1:4222"
+	}
+	if c.Subject == "" {
+		c.Subject = "tasks.assigned"
+	}
+	if c.Event == "" {
+		c.Event = "newTaskAssigned"
+	}
+	if c.Hold == 0 {
+		c.Hold = 5 * time.Second
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 2 * time.Minute
+	}
+}
+
+// Validate reports every problem with c, joined into one error. Zero
+// fields are valid: they take their defaults.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
+	}
+	if c.URL != "" {
+		if _, err := serverAddr(c.URL); err != nil {
+			bad("--url %q: %v", c.URL, err)
+		}
+	}
+	if c.Path != "" && !strings.HasPrefix(c.Path, "/") {
+		bad("--path %q must start with '/'", c.Path)
+	}
+	switch c.Transport {
+	case "", TransportWebSocket, TransportPolling:
+	default:
+		bad("--transport %q: want websocket or polling", c.Transport)
+	}
+	positive := []struct {
+		flag string
+		v    int
+	}{
+		{"--clients", c.Clients}, {"--connect-concurrency", c.ConnectConcurrency},
+		{"--messages", c.Messages}, {"--size", c.Size}, {"--window", c.Window},
+		{"--pid", c.PID},
+	}
+	for _, p := range positive {
+		if p.v < 0 {
+			bad("%s %d: must not be negative", p.flag, p.v)
+		}
+	}
+	if c.ReadBuffer != 0 && c.ReadBuffer < minReadBuffer {
+		bad("--read-buffer %d: want at least %d bytes", c.ReadBuffer, minReadBuffer)
+	}
+	if c.Rate < 0 {
+		bad("--rate %v: must not be negative (0 means as fast as the slowest client keeps up)", c.Rate)
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--duration", c.Duration}, {"--drain", c.Drain}, {"--hold", c.Hold}, {"--timeout", c.Timeout}} {
+		if d.v < 0 {
+			bad("%s %v: must not be negative", d.flag, d.v)
+		}
+	}
+	if c.Subject != "" && (strings.ContainsAny(c.Subject, " \t\r\n*>") || strings.HasPrefix(c.Subject, ".") || strings.HasSuffix(c.Subject, ".")) {
+		bad("--subject %q: not a subject to publish to (no spaces or wildcards)", c.Subject)
+	}
+	for _, ip := range c.SourceIPs {
+		if !ip.IsValid() {
+			bad("--source-ips: an invalid address")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// minReadBuffer holds any frame header and the prefix parseEvent reads.
+const minReadBuffer = 1024
+
+// serverAddr returns the host:port of an http:// socket.io URL.
+func serverAddr(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	if u.Scheme != "http" && u.Scheme != "ws" {
+		return "", fmt.Errorf("scheme %q: want http:// (TLS is not supported)", u.Scheme)
+	}
+	if u.Host == "" {
+		return "", errors.New("no host")
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "80")
+	}
+	return host, nil
+}
+
+// ParseSourceIPs reads --source-ips: a comma-separated list of addresses
+// ("127.0.0.1,127.0.0.2"), or a count N for the loopback addresses
+// 127.0.0.1 to 127.0.0.N. Empty gives none.
+func ParseSourceIPs(s string) ([]netip.Addr, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 1 || n > 254 {
+			return nil, fmt.Errorf("%w: --source-ips %d: want a count from 1 to 254, or a list of addresses", ErrConfig, n)
+		}
+		ips := make([]netip.Addr, n)
+		for i := range ips {
+			ips[i] = netip.AddrFrom4([4]byte{127, 0, 0, byte(i + 1)})
+		}
+		return ips, nil
+	}
+	var ips []netip.Addr
+	var errs []error
+	for part := range strings.SplitSeq(s, ",") {
+		ip, err := netip.ParseAddr(strings.TrimSpace(part))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%w: --source-ips %q: %q is not an address", ErrConfig, s, part))
+			continue
+		}
+		ips = append(ips, ip)
+	}
+	return ips, errors.Join(errs...)
+}

@@ -1,0 +1,59 @@
+// Package bench is natsock's load generator, what `natsock bench` runs: it
+// opens many socket.io clients against natsock (or any socket.io v4
+// server), publishes timestamped messages through NATS, and reports what
+// the clients received, in the spirit of `nats bench`.
+//
+// # Clients
+//
+// The clients speak Engine.IO v4 and Socket.IO themselves, over websocket
+// or HTTP long-polling: open packet "0{...}", CONNECT "40" answered by
+// "40{...}", a pong "3" for every ping "2". They are built to cost far
+// less than the server they measure: each reads into one large buffer,
+// parses frames in place ([parseFrameHeader]), looks only at the fixed
+// prefix of an event ([parseEvent]), and allocates nothing per frame. On
+// Linux one goroutine reads every websocket client from an epoll set in
+// rounds, sleeping [Config.ReadInterval] between them so that frames
+// gather in the kernel, and takes each read's time from the kernel's
+// receive timestamp, so that the sleep does not count as latency; a server
+// that writes every frame on its own would otherwise cost the bench a
+// thread wake-up per frame. Polling clients, and websocket clients
+// elsewhere, read on a goroutine each. [Result.BenchCPUPerFrame] reports
+// what the clients did cost, from getrusage.
+//
+// One source address reaches about 28,000 connections to one server (the
+// kernel's ephemeral port range); [Config.SourceIPs] spreads the clients
+// over several loopback addresses to go past that.
+//
+// # Messages
+//
+// Every message is one JSON object, padded with a "pad" string to
+// [Config.Size] bytes:
+//
+//	{"run":RUN,"seq":SEQ,"ts":NANOS,"pad":"xxxx"}
+//
+// RUN tells this run's messages from anyone else's, SEQ counts from 0, and
+// NANOS is the publish time in nanoseconds on the bench's monotonic clock
+// (so it stays exact in a JavaScript number). The server must pass the
+// object through as the event's one argument, as natsock and the Node peer
+// do; a client counts an event only when its frame starts with
+// 42["EVENT",{"run":RUN,"seq": and counts anything else as foreign.
+//
+// Messages go out at [Config.Rate] per second, or, with a zero rate, as
+// fast as the slowest client keeps up: never more than [Config.Window]
+// messages ahead of the client that has received the fewest.
+//
+// # Measures
+//
+// Each client tracks the sequence numbers it saw ([seqTracker]), so a run
+// counts lost and duplicated deliveries per client, and records the
+// latency from publish to receive in a log-linear [Histogram]. Given the
+// server's process id, [Run] also reads the server's resident memory
+// before and after connecting (the memory per connection) and its CPU
+// time while delivering, from /proc.
+//
+// With no messages to send, a run only connects the clients, measures,
+// and holds them for [Config.Hold]: the idle-connection measure.
+//
+// Every run is bounded by [Config.Timeout] and closes every connection and
+// goroutine it opened before [Run] returns.
+package bench

@@ -1,0 +1,151 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Result is what one run measured. Durations are in nanoseconds and sizes
+// in bytes, in JSON as in Go; a zero field was not measured.
+type Result struct {
+	// What was run.
+	URL       string  `json:"url"`
+	Transport string  `json:"transport"`
+	Clients   int     `json:"clients"`
+	Size      int     `json:"size"`
+	Rate      float64 `json:"rate"`             // messages/s; 0: windowed
+	Window    int     `json:"window,omitempty"` // when Rate is 0
+	Subject   string  `json:"subject,omitempty"`
+	Event     string  `json:"event,omitempty"`
+
+	// Connecting.
+	ConnectTime time.Duration `json:"connect_ns"` // until every client had joined
+	Held        time.Duration `json:"held_ns,omitempty"`
+
+	// Delivery.
+	Published      int64         `json:"published"`       // messages
+	Expected       int64         `json:"expected_frames"` // Published x Clients
+	Delivered      int64         `json:"delivered_frames"`
+	Lost           int64         `json:"lost"`       // expected, never received
+	Duplicates     int64         `json:"duplicates"` // received more than once
+	Late           int64         `json:"late,omitempty"`
+	Foreign        int64         `json:"foreign_frames,omitempty"` // events that were not this run's messages
+	Disconnected   int           `json:"disconnected"`             // clients whose server ended them
+	DisconnectErr  string        `json:"disconnect_error,omitempty"`
+	DeliveryTime   time.Duration `json:"delivery_ns"` // first publish to last frame
+	FramesPerSec   float64       `json:"frames_per_sec"`
+	MessagesPerSec float64       `json:"messages_per_sec"`
+
+	// Latency from publish to receive.
+	LatencyP50  time.Duration `json:"latency_p50_ns"`
+	LatencyP90  time.Duration `json:"latency_p90_ns"`
+	LatencyP99  time.Duration `json:"latency_p99_ns"`
+	LatencyMax  time.Duration `json:"latency_max_ns"`
+	LatencyMean time.Duration `json:"latency_mean_ns"`
+
+	// The server, when its PID was given.
+	ServerPID         int           `json:"server_pid,omitempty"`
+	ServerRSSBefore   int64         `json:"server_rss_before,omitempty"`
+	ServerRSSAfter    int64         `json:"server_rss_after,omitempty"`
+	MemPerConn        float64       `json:"server_mem_per_conn,omitempty"`
+	ServerCPU         time.Duration `json:"server_cpu_ns,omitempty"` // while delivering
+	ServerCPUPerFrame float64       `json:"server_cpu_per_frame_ns,omitempty"`
+
+	// The bench itself, while delivering (or connecting, for an idle run).
+	BenchCPU         time.Duration `json:"bench_cpu_ns"`
+	BenchCPUPerFrame float64       `json:"bench_cpu_per_frame_ns"`
+}
+
+// WriteText writes r for a person, in the manner of `nats bench`.
+func (r *Result) WriteText(w io.Writer) error {
+	var b strings.Builder
+	idle := r.Published == 0 && r.Held > 0
+	fmt.Fprintf(&b, "natsock bench: %d %s clients on %s", r.Clients, r.Transport, r.URL)
+	if !idle {
+		pace := fmt.Sprintf("%s msgs/s", si(r.Rate))
+		if r.Rate == 0 {
+			pace = fmt.Sprintf("as fast as the slowest client, window %d", r.Window)
+		}
+		fmt.Fprintf(&b, "; %d-byte messages on %s as %q, %s", r.Size, r.Subject, r.Event, pace)
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "  connect     %d clients in %v (%s/s)\n", r.Clients, round(r.ConnectTime), si(float64(r.Clients)/r.ConnectTime.Seconds()))
+	if idle {
+		fmt.Fprintf(&b, "  held        %v\n", round(r.Held))
+	} else {
+		fmt.Fprintf(&b, "  delivered   %d of %d frames in %v: %s frames/s (%s msgs/s to each client)\n",
+			r.Delivered, r.Expected, round(r.DeliveryTime), si(r.FramesPerSec), si(r.MessagesPerSec))
+		fmt.Fprintf(&b, "  lost        %d   duplicated %d   disconnected %d", r.Lost, r.Duplicates, r.Disconnected)
+		if r.Late > 0 {
+			fmt.Fprintf(&b, "   late %d", r.Late)
+		}
+		if r.Foreign > 0 {
+			fmt.Fprintf(&b, "   foreign frames %d", r.Foreign)
+		}
+		b.WriteString("\n")
+		if r.DisconnectErr != "" {
+			fmt.Fprintf(&b, "  first disconnect: %s\n", r.DisconnectErr)
+		}
+		fmt.Fprintf(&b, "  latency     p50 %v   p90 %v   p99 %v   max %v   mean %v\n",
+			round(r.LatencyP50), round(r.LatencyP90), round(r.LatencyP99), round(r.LatencyMax), round(r.LatencyMean))
+	}
+	if r.ServerPID != 0 {
+		fmt.Fprintf(&b, "  server      pid %d: %s/connection (RSS %s -> %s)", r.ServerPID,
+			bytesIEC(r.MemPerConn), bytesIEC(float64(r.ServerRSSBefore)), bytesIEC(float64(r.ServerRSSAfter)))
+		if !idle {
+			fmt.Fprintf(&b, "; CPU %v, %.3f us/frame", round(r.ServerCPU), r.ServerCPUPerFrame/1e3)
+		}
+		b.WriteString("\n")
+	}
+	if idle {
+		fmt.Fprintf(&b, "  bench CPU   %v while connecting\n", round(r.BenchCPU))
+	} else {
+		fmt.Fprintf(&b, "  bench CPU   %v, %.3f us/frame\n", round(r.BenchCPU), r.BenchCPUPerFrame/1e3)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// round keeps a duration's three leading digits.
+func round(d time.Duration) time.Duration {
+	for _, u := range []time.Duration{time.Second, time.Millisecond, time.Microsecond} {
+		if d >= 100*u {
+			return d.Round(u)
+		}
+		if d >= u {
+			return d.Round(u / 100)
+		}
+	}
+	return d
+}
+
+// si writes v with a k or M suffix and three significant digits.
+func si(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.3gM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.3gk", v/1e3)
+	}
+	return fmt.Sprintf("%.3g", v)
+}
+
+// bytesIEC writes a size in B, KiB, MiB or GiB.
+func bytesIEC(v float64) string {
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	s := fmt.Sprintf("%.0f B", v)
+	for i, u := range []string{"KiB", "MiB", "GiB"} {
+		if v >= float64(int64(1)<<(10*(i+1))) {
+			s = fmt.Sprintf("%.1f %s", v/float64(int64(1)<<(10*(i+1))), u)
+		}
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
+}
