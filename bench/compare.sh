@@ -14,7 +14,9 @@
 # $OUT (default: a temporary directory, printed at the end).
 #
 # Environment: SECONDS_PER_ROW (default 10) bounds the publishing of each
-# row; IDLE_CLIENTS (default 10000) is the idle and 5 msg/s rows' client count.
+# row; IDLE_CLIENTS (default 10000) is the idle and 5 msg/s rows' client count;
+# GROWTH=0 skips the second table (natsock alone: 1k, 10k and MAX_CLIENTS
+# connections, and 100 B, 1 KiB and 16 KiB payloads).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -190,6 +192,37 @@ for row in "${rows[@]}"; do
 		echo "| time to connect $idle_clients clients | $(cell connect idle node) | $(cell connect idle natsock) | $(ratio connect idle) |"
 	fi
 done
+# How natsock's cost grows, natsock alone: connections (at 5 msg/s), then
+# payload sizes (fan-out to 1000 clients). The most connections are bounded
+# by this machine's open-file limit (20000 per process, hard), less the
+# bench's and the server's other descriptors.
+max_clients=${MAX_CLIENTS:-19000}
+growth=(
+	"grow-1k|1,000 connections, 5 msg/s|-c 1000 --rate 5 --messages $((secs * 5))"
+	"grow-10k|10,000 connections, 5 msg/s|-c 10000 --rate 5 --messages $((secs * 5))"
+	"grow-max|$max_clients connections, 5 msg/s|-c $max_clients --rate 5 --messages $((secs * 5))"
+	"size-100|100 B payload, 1000 clients, fan-out|-c 1000 --size 100 ${fanout[*]}"
+	"size-1k|1 KiB payload, 1000 clients, fan-out|-c 1000 --size 1024 ${fanout[*]}"
+	# A window of 500 messages of 16 KiB would pass a client's 4 MiB queue
+	# bound: natsock would rightly disconnect it as slow.
+	"size-16k|16 KiB payload, 1000 clients, fan-out|-c 1000 --size 16384 --messages 10000000 --duration ${secs}s --rate 0 --window 100"
+)
+if [ "${GROWTH:-1}" = 1 ]; then
+	for row in "${growth[@]}"; do
+		IFS='|' read -r name _ args <<<"$row"
+		# shellcheck disable=SC2086
+		run "$name" natsock $args
+	done
+	echo
+	echo "| natsock | memory per connection | server CPU per delivered frame | delivered frames/s | p99 |"
+	echo "|---|---|---|---|---|"
+	for row in "${growth[@]}"; do
+		IFS='|' read -r name label _ <<<"$row"
+		cpu=$(field "$name" natsock server_cpu_per_frame_ns)
+		echo "| $label | $(cell mem "$name" natsock) | $(awk -v v="${cpu:-0}" 'BEGIN { printf "%.2f us", v/1e3 }') | $(cell frames "$name" natsock) | $(cell p99 "$name" natsock) |"
+	done
+fi
+
 echo
 echo "bench CPU per delivered frame (us), fan-out rows: websocket: peer $(bench_cpu fanout node), natsock $(bench_cpu fanout natsock);" \
 	"polling: peer $(bench_cpu polling node), natsock $(bench_cpu polling natsock)"
