@@ -42,6 +42,16 @@ type Bridge struct {
 
 	refusedOrigins sync.Map // origin -> struct{}: each is logged once
 	reservedLogged sync.Map // event -> struct{}: each is logged once
+	tooLargeLogged sync.Map // --map rule -> struct{}: each is logged once
+
+	// The current NATS outage: when it began (unix nanoseconds, 0 while
+	// connected), the inbound emits it cost, and whether that was logged.
+	outageStart   atomic.Int64
+	outageDropped atomic.Uint64
+	outageLogged  atomic.Bool
+	// reconnectDelay is how long nats.go waits between passes over the
+	// server list; tests replace it to hold a reconnect.
+	reconnectDelay func(attempts int) time.Duration
 
 	ln      net.Listener
 	started chan struct{}
@@ -53,6 +63,8 @@ type Bridge struct {
 type Stats struct {
 	Received    atomic.Uint64 // NATS messages mapped to an event
 	Reserved    atomic.Uint64 // NATS messages dropped: their event name is reserved by socket.io
+	TooLarge    atomic.Uint64 // NATS messages dropped: larger than a client's whole queue (MaxQueueBytes)
+	BufferFull  atomic.Uint64 // inbound emits refused: NATS away and its reconnect buffer full
 	Emitted     atomic.Uint64 // socket deliveries queued
 	Published   atomic.Uint64 // inbound emits published
 	Requests    atomic.Uint64 // inbound emits requested (with ack)
@@ -68,16 +80,17 @@ func New(cfg Config) (*Bridge, error) {
 	}
 	cfg.setDefaults()
 	b := &Bridge{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		inflight: make(chan struct{}, cfg.MaxInflightRequests),
-		started:  make(chan struct{}),
+		cfg:            cfg,
+		log:            cfg.Logger,
+		inflight:       make(chan struct{}, cfg.MaxInflightRequests),
+		started:        make(chan struct{}),
+		reconnectDelay: reconnectDelay,
 	}
 	b.mapping, _ = NewMapping(cfg.Maps)
 	b.inbound, _ = NewInbound(cfg.Inbound)
-	ecfg := cfg.engineConfig()
-	ecfg.OnOriginRefused = b.originRefused
-	srv, err := socketio.NewServer(socketio.Config{Engine: ecfg, Logger: cfg.Logger})
+	scfg := cfg.socketioConfig()
+	scfg.Engine.OnOriginRefused = b.originRefused
+	srv, err := socketio.NewServer(scfg)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +102,10 @@ func New(cfg Config) (*Bridge, error) {
 
 // Stats returns the bridge's counters.
 func (b *Bridge) Stats() *Stats { return &b.stats }
+
+// Connections returns the number of open socket.io connections (Engine.IO
+// sessions).
+func (b *Bridge) Connections() int { return b.sio.Engine().Count() }
 
 // Addr returns the HTTP listener's address once Run has started it.
 func (b *Bridge) Addr() net.Addr {
@@ -117,9 +134,10 @@ func (b *Bridge) Ready() bool {
 }
 
 // Run starts the bridge and serves until ctx ends, then shuts down in a fixed
-// order: stop accepting, drain NATS, disconnect the sockets (reason "server
-// shutting down"), stop the embedded NATS. It returns nil after a clean
-// shutdown within Config.ShutdownTimeout.
+// order: stop accepting new connections (503), drain NATS, disconnect the
+// sockets (reason "server shutting down", each after its queue is
+// written), close the listener, stop the embedded NATS. It returns nil
+// after a clean shutdown within Config.ShutdownTimeout.
 func (b *Bridge) Run(ctx context.Context) (err error) {
 	startedOnce := sync.OnceFunc(func() { close(b.started) })
 	defer startedOnce()
@@ -133,7 +151,7 @@ func (b *Bridge) Run(ctx context.Context) (err error) {
 	if b.embedded != nil {
 		url = b.embedded.ClientURL()
 	}
-	opts, err := b.cfg.natsOptions(b.log, b.stopped.Load, b.natsChanged)
+	opts, err := b.natsOptions()
 	if err != nil {
 		return err
 	}
@@ -150,7 +168,19 @@ func (b *Bridge) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("bridge: --listen %s: %w", b.cfg.Listen, err)
 	}
-	hs := &http.Server{Handler: b.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(b.log.Handler(), slog.LevelDebug)}
+	ecfg := b.sio.Engine().Config()
+	hs := &http.Server{
+		Handler: b.Handler(),
+		// A client has HandshakeTimeout to send its request headers, the
+		// websocket upgrade included; reads and writes after that are the
+		// engine's to bound (see engine.Config.WriteTimeout), since a held
+		// polling GET or a websocket lives far longer than any one timeout.
+		ReadHeaderTimeout: b.cfg.HandshakeTimeout,
+		// A polling client makes a request at least every ping interval;
+		// an idle keep-alive connection past two heartbeats is nobody's.
+		IdleTimeout: 2 * (ecfg.PingInterval + ecfg.PingTimeout),
+		ErrorLog:    slog.NewLogLogger(b.log.Handler(), slog.LevelDebug),
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(b.ln) }()
 	b.log.Info("natsock serving socket.io", "addr", b.ln.Addr().String(), "path", b.cfg.Path,
@@ -173,9 +203,11 @@ func (b *Bridge) shutdown(hs *http.Server) error {
 	b.log.Info("shutting down", "timeout", b.cfg.ShutdownTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.ShutdownTimeout)
 	defer cancel()
-	// 1. Stop accepting: the listener closes now; held requests finish in 3.
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- hs.Shutdown(ctx) }()
+	// 1. Stop accepting: a new socket.io connection gets 503. The listener
+	// stays open until the sockets are closed (step 4): a polling client
+	// makes a new request, on a new TCP connection maybe, to collect its
+	// last messages and the close packet.
+	b.sio.Engine().StopAccepting()
 	// 2. Drain NATS: no new messages, the ones in hand are emitted.
 	b.ready.Store(false)
 	var errs []error
@@ -196,11 +228,12 @@ func (b *Bridge) shutdown(hs *http.Server) error {
 	if err := b.sio.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("bridge: closing sockets: %w", err))
 	}
-	if err := <-httpDone; err != nil {
+	// 4. Close the listener and wait for the requests in flight.
+	if err := hs.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("bridge: http shutdown: %w", err))
 	}
 	b.wg.Wait()
-	// 4. The embedded NATS stops in Run's deferred call.
+	// 5. The embedded NATS stops in Run's deferred call.
 	return errors.Join(errs...)
 }
 
@@ -274,6 +307,16 @@ func (b *Bridge) onNATS(r *Rule) nats.MsgHandler {
 			if _, seen := b.reservedLogged.LoadOrStore(route.Event, struct{}{}); !seen {
 				b.log.Warn("dropped a message whose event name socket.io reserves (logged once a name)",
 					"subject", m.Subject, "event", route.Event, "map", r.Pattern+"="+r.Event)
+			}
+			return
+		}
+		if max := b.sio.Engine().Config().MaxQueueBytes; len(m.Data) > max {
+			// No client's queue could take it: sent, it would be refused by
+			// every session (see engine.ErrMessageTooLarge).
+			b.stats.TooLarge.Add(1)
+			if _, seen := b.tooLargeLogged.LoadOrStore(r.Pattern, struct{}{}); !seen {
+				b.log.Warn("dropped a NATS message larger than a client's whole outbound queue; raise --max-queue-bytes to pass it (logged once a --map rule)",
+					"subject", m.Subject, "bytes", len(m.Data), "max_queue_bytes", max, "map", r.Pattern+"="+r.Event)
 			}
 			return
 		}

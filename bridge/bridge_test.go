@@ -123,14 +123,16 @@ func guideConfig(natsURL string) bridge.Config {
 
 // startBridge runs a bridge on a free loopback port until the test ends,
 // and waits until it is ready.
-func startBridge(t *testing.T, cfg bridge.Config) *testBridge {
+func startBridge(t *testing.T, cfg bridge.Config, before ...func(*bridge.Bridge)) *testBridge {
 	t.Helper()
-	tb := startBridgeUnready(t, cfg)
+	tb := startBridgeUnready(t, cfg, before...)
 	waitReadyz(t, tb.URL, http.StatusOK)
 	return tb
 }
 
-func startBridgeUnready(t *testing.T, cfg bridge.Config) *testBridge {
+// startBridgeUnready runs a bridge without waiting for it to be ready;
+// each of before is called on the bridge before Run.
+func startBridgeUnready(t *testing.T, cfg bridge.Config, before ...func(*bridge.Bridge)) *testBridge {
 	t.Helper()
 	logs := &logBuffer{}
 	cfg.Listen = "127.0.0.1:0"
@@ -138,6 +140,9 @@ func startBridgeUnready(t *testing.T, cfg bridge.Config) *testBridge {
 	b, err := bridge.New(cfg)
 	if err != nil {
 		t.Fatalf("bridge.New: %v", err)
+	}
+	for _, fn := range before {
+		fn(b)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tb := &testBridge{Bridge: b, logs: logs, cancel: cancel, done: make(chan error, 1)}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/natsock/natsock/protocol/engine"
+	"github.com/natsock/natsock/protocol/socketio"
 )
 
 // Config is everything `natsock serve` is told. Zero fields take the
@@ -29,6 +30,12 @@ type Config struct {
 	// NATS credentials and TLS, all optional.
 	NATSCreds, NATSNKey, NATSUser, NATSPassword, NATSToken string
 	NATSTLSCA, NATSTLSCert, NATSTLSKey                     string
+	// NATSReconnectBuffer bounds the bytes of inbound emits held while NATS
+	// is away (nats.go's ReconnectBufSize); they are sent on reconnect.
+	// Past it, an acknowledged emit is answered {"error": ...} and a plain
+	// one is dropped, counted and logged. Zero means 8 MiB; -1 holds
+	// nothing, so every emit during an outage fails at once.
+	NATSReconnectBuffer int
 
 	// Maps are the --map SUBJECT=EVENT rules; Inbound the --inbound
 	// EVENT=SUBJECT rules.
@@ -52,7 +59,21 @@ type Config struct {
 	MaxQueueBytes    int
 	MaxQueueMessages int
 	SlowPolicy       string // "disconnect" (default) or "drop-oldest"
+	WriteTimeout     time.Duration
 	AllowEIO3        bool
+
+	// MaxConnections bounds the socket.io connections (Engine.IO
+	// sessions) open at once; a handshake past it gets 503. Zero means
+	// 65536.
+	MaxConnections int
+	// MaxConnectionsPerIP bounds the connections of one remote IP address
+	// (the TCP peer's: behind a reverse proxy, every client shares the
+	// proxy's); a handshake past it gets 429. Zero means no bound.
+	MaxConnectionsPerIP int
+	// HandshakeTimeout bounds the HTTP request headers (the HTTP server's
+	// ReadHeaderTimeout) and the time a client has, after the Engine.IO
+	// handshake, to send its Socket.IO CONNECT. Zero means 10s.
+	HandshakeTimeout time.Duration
 
 	// ShutdownTimeout bounds a graceful shutdown. Zero means 10s.
 	ShutdownTimeout time.Duration
@@ -63,6 +84,12 @@ type Config struct {
 
 // ErrConfig is wrapped by every configuration error.
 var ErrConfig = errors.New("bridge: invalid config")
+
+// Defaults of the limits whose zero value is not "no bound".
+const (
+	DefaultNATSReconnectBuffer = 8 << 20 // bytes
+	DefaultMaxConnections      = 65536   // nats-server's default max_connections
+)
 
 func (c *Config) setDefaults() {
 	if c.Listen == "" {
@@ -82,6 +109,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.NATSReconnectBuffer == 0 {
+		c.NATSReconnectBuffer = DefaultNATSReconnectBuffer
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = 10 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -132,27 +168,77 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		bad("--shutdown-timeout must not be negative")
 	}
+	if c.NATSReconnectBuffer < -1 {
+		bad("--nats-reconnect-buffer %d: want a size in bytes, or -1 to hold nothing while NATS is away", c.NATSReconnectBuffer)
+	}
+	if c.HandshakeTimeout < 0 {
+		bad("--handshake-timeout must not be negative")
+	}
+	if c.WriteTimeout < 0 {
+		bad("--write-timeout must not be negative")
+	}
+	if c.MaxConnections < 0 {
+		bad("--max-connections must not be negative")
+	}
+	if c.MaxConnectionsPerIP < 0 {
+		bad("--max-connections-per-ip must not be negative (0 means no bound)")
+	}
+	if c.MaxConnections > 0 && c.MaxConnectionsPerIP > c.MaxConnections {
+		bad("--max-connections-per-ip %d is above --max-connections %d", c.MaxConnectionsPerIP, c.MaxConnections)
+	}
+	if c.PingInterval < 0 {
+		bad("--ping-interval must not be negative")
+	}
+	if c.PingTimeout < 0 {
+		bad("--ping-timeout must not be negative")
+	}
+	if c.MaxPayload < 0 {
+		bad("--max-payload must not be negative")
+	}
+	if c.MaxQueueBytes < 0 {
+		bad("--max-queue-bytes must not be negative")
+	}
+	if c.MaxQueueMessages < 0 {
+		bad("--max-queue-messages must not be negative")
+	}
 	if _, err := engine.ParseSlowPolicy(c.SlowPolicy); err != nil {
 		bad("--slow-policy: %v", err)
 	}
-	if err := c.engineConfig().Validate(); err != nil {
-		errs = append(errs, err)
+	for _, o := range c.CORSOrigins {
+		if strings.TrimSpace(o) == "" {
+			bad("--cors-origin: an empty origin (want scheme://host[:port], or * for any)")
+		}
+	}
+	// The engine checks what is left, in its own words; the checks above
+	// name the flags, so it only speaks when they found nothing.
+	if len(errs) == 0 {
+		if err := c.socketioConfig().Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// socketioConfig is the Socket.IO part of c.
+func (c Config) socketioConfig() socketio.Config {
+	return socketio.Config{Engine: c.engineConfig(), ConnectTimeout: c.HandshakeTimeout, Logger: c.Logger}
 }
 
 // engineConfig is the Engine.IO part of c.
 func (c Config) engineConfig() engine.Config {
 	policy, _ := engine.ParseSlowPolicy(c.SlowPolicy)
 	return engine.Config{
-		PingInterval:     c.PingInterval,
-		PingTimeout:      c.PingTimeout,
-		MaxPayload:       c.MaxPayload,
-		MaxQueueBytes:    c.MaxQueueBytes,
-		MaxQueueMessages: c.MaxQueueMessages,
-		SlowPolicy:       policy,
-		AllowEIO3:        c.AllowEIO3,
-		AllowOrigins:     c.CORSOrigins,
-		Logger:           c.Logger,
+		PingInterval:        c.PingInterval,
+		PingTimeout:         c.PingTimeout,
+		MaxPayload:          c.MaxPayload,
+		MaxQueueBytes:       c.MaxQueueBytes,
+		MaxQueueMessages:    c.MaxQueueMessages,
+		SlowPolicy:          policy,
+		WriteTimeout:        c.WriteTimeout,
+		AllowEIO3:           c.AllowEIO3,
+		MaxConnections:      c.MaxConnections,
+		MaxConnectionsPerIP: c.MaxConnectionsPerIP,
+		AllowOrigins:        c.CORSOrigins,
+		Logger:              c.Logger,
 	}
 }

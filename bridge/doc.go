@@ -28,8 +28,27 @@
 // [Bridge.Run] starts an embedded NATS server when no URL is given,
 // connects (reconnecting forever, with backoff), subscribes, and serves
 // socket.io, /healthz and /readyz on one listener. When its context ends it
-// shuts down in a fixed order: stop accepting, drain NATS, disconnect the
-// sockets with reason "server shutting down", stop the embedded server.
+// shuts down in a fixed order: stop accepting new connections, drain NATS,
+// disconnect the sockets with reason "server shutting down" (each after
+// its queue is written), close the listener, stop the embedded server.
+//
+// # Faults
+//
+// A NATS outage keeps the sockets connected and makes /readyz unready.
+// Inbound emits are held in nats.go's reconnect buffer
+// ([Config.NATSReconnectBuffer]) and sent on reconnect; past it an
+// acknowledged emit is answered with an error naming the cause and a plain
+// one is dropped, counted ([Stats.BufferFull]) and logged once an outage.
+// On reconnect the subscriptions resume and the log gives the outage's
+// length; what was published meanwhile is lost, and core NATS cannot say
+// how much (the log says so).
+//
+// A NATS message larger than a client's whole outbound queue
+// ([Config.MaxQueueBytes]) is dropped and counted ([Stats.TooLarge]) rather
+// than sent to sessions that would all refuse it. Connections are bounded
+// in all and per address ([Config.MaxConnections],
+// [Config.MaxConnectionsPerIP]), and a client has [Config.HandshakeTimeout]
+// to send its request headers and then its Socket.IO CONNECT.
 //
 // The mapping and payload code is pure (no I/O) and fuzzed; the socket.io
 // protocol lives in package [github.com/natsock/natsock/protocol/socketio].

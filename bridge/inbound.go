@@ -42,8 +42,7 @@ func (b *Bridge) onClientEvent(s *socketio.Socket, ev *socketio.Event) {
 	msg.Header.Set(HeaderEvent, ev.Name)
 	if !ev.WantsAck() {
 		if err := b.nc.PublishMsg(msg); err != nil {
-			b.stats.BadInbound.Add(1)
-			b.log.Warn("publish failed", "subject", rule.Subject, "event", ev.Name, "err", err)
+			b.publishFailed(rule.Subject, ev.Name, err)
 			return
 		}
 		b.stats.Published.Add(1)
@@ -64,6 +63,10 @@ func (b *Bridge) onClientEvent(s *socketio.Socket, ev *socketio.Event) {
 		reply, err := b.nc.RequestMsgWithContext(ctx, msg)
 		if err != nil {
 			b.stats.RequestErrs.Add(1)
+			if errors.Is(err, nats.ErrReconnectBufExceeded) {
+				b.stats.BufferFull.Add(1)
+				b.outageDropped.Add(1)
+			}
 			_ = ev.Ack(b.requestError(rule.Subject, err))
 			return
 		}
@@ -77,7 +80,17 @@ func (b *Bridge) requestError(subject string, err error) socketio.Data {
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
 		return errorData("no responders on NATS subject %q", subject)
+	case errors.Is(err, nats.ErrReconnectBufExceeded):
+		if b.cfg.NATSReconnectBuffer < 0 {
+			return errorData("NATS is disconnected and --nats-reconnect-buffer is -1 (hold nothing); request to %q not sent", subject)
+		}
+		return errorData("NATS is disconnected and its reconnect buffer (%d bytes, --nats-reconnect-buffer) is full; request to %q not sent",
+			b.cfg.NATSReconnectBuffer, subject)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		if !b.nc.IsConnected() {
+			return errorData("NATS request to %q timed out after %s: NATS is disconnected (the request waits in the reconnect buffer)",
+				subject, b.cfg.RequestTimeout)
+		}
 		return errorData("NATS request to %q timed out after %s", subject, b.cfg.RequestTimeout)
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining):
 		return errorData("NATS connection is closing; request to %q not sent", subject)

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -52,43 +53,93 @@ func reconnectDelay(attempts int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// natsOptions turns the config into nats.go options, with logging handlers.
-func (c Config) natsOptions(logger *slog.Logger, stopping func() bool, onChange func(*nats.Conn)) ([]nats.Option, error) {
+// natsOptions turns the config into nats.go options: reconnect forever
+// with backoff, hold inbound emits up to NATSReconnectBuffer while NATS is
+// away, and log each step of an outage.
+func (b *Bridge) natsOptions() ([]nats.Option, error) {
 	opts := []nats.Option{
 		nats.Name("natsock"),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(true),
-		nats.CustomReconnectDelay(reconnectDelay),
-		nats.ReconnectBufSize(8 << 20),
+		nats.CustomReconnectDelay(func(attempts int) time.Duration { return b.reconnectDelay(attempts) }),
+		nats.ReconnectBufSize(b.cfg.NATSReconnectBuffer),
 		nats.ConnectHandler(func(nc *nats.Conn) {
-			logger.Info("NATS connected", "url", nc.ConnectedUrlRedacted())
-			onChange(nc)
+			b.log.Info("NATS connected", "url", nc.ConnectedUrlRedacted())
+			b.natsChanged(nc)
 		}),
-		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
-			if !stopping() {
-				logger.Warn("NATS disconnected; sockets stay connected, reconnecting", "err", err)
-			}
-			onChange(nc)
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) {
-			logger.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted(), "reconnects", nc.Stats().Reconnects)
-			onChange(nc)
-		}),
+		nats.DisconnectErrHandler(b.natsDisconnected),
+		nats.ReconnectHandler(b.natsReconnected),
 		nats.ReconnectErrHandler(func(nc *nats.Conn, err error) {
-			logger.Warn("NATS reconnect attempt failed", "err", err)
+			b.log.Warn("NATS reconnect attempt failed", "err", err)
 		}),
 		nats.ClosedHandler(func(nc *nats.Conn) {
-			logger.Info("NATS connection closed")
-			onChange(nc)
+			b.log.Info("NATS connection closed")
+			b.natsChanged(nc)
 		}),
 		nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
 			subject := ""
 			if sub != nil {
 				subject = sub.Subject
 			}
-			logger.Error("NATS async error", "subject", subject, "err", err)
+			b.log.Error("NATS async error", "subject", subject, "err", err)
 		}),
 	}
+	auth, err := b.cfg.natsAuthOptions()
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, auth...), nil
+}
+
+// natsDisconnected starts an outage: the sockets stay, /readyz goes
+// unready, and inbound emits go to the reconnect buffer.
+func (b *Bridge) natsDisconnected(nc *nats.Conn, err error) {
+	if !b.stopped.Load() {
+		b.outageStart.CompareAndSwap(0, time.Now().UnixNano())
+		b.log.Warn("NATS disconnected; sockets stay connected, inbound emits are held in the reconnect buffer, reconnecting",
+			"err", err, "reconnect_buffer_bytes", b.cfg.NATSReconnectBuffer)
+	}
+	b.natsChanged(nc)
+}
+
+// natsReconnected ends an outage. nats.go has already registered the
+// subscriptions again and sent what the reconnect buffer held.
+func (b *Bridge) natsReconnected(nc *nats.Conn) {
+	var outage time.Duration
+	if start := b.outageStart.Swap(0); start != 0 {
+		outage = time.Since(time.Unix(0, start)).Round(time.Millisecond)
+	}
+	dropped := b.outageDropped.Swap(0)
+	b.outageLogged.Store(false)
+	b.log.Info("NATS reconnected; subscriptions resumed",
+		"url", nc.ConnectedUrlRedacted(), "reconnects", nc.Stats().Reconnects, "outage", outage.String(),
+		"subscriptions", len(b.mapping.Rules()),
+		// Core NATS keeps nothing for a subscriber that is away, and tells
+		// it nothing of what it missed: the count cannot be known here
+		// (a JetStream consumer could tell).
+		"missed_messages", "unknown (core NATS does not keep or count messages published while natsock was away)",
+		"inbound_emits_dropped", dropped)
+	b.natsChanged(nc)
+}
+
+// publishFailed counts and logs an inbound emit NATS did not take.
+func (b *Bridge) publishFailed(subject, event string, err error) {
+	b.stats.BadInbound.Add(1)
+	if errors.Is(err, nats.ErrReconnectBufExceeded) {
+		b.stats.BufferFull.Add(1)
+		b.outageDropped.Add(1)
+		if b.outageLogged.CompareAndSwap(false, true) {
+			b.log.Warn("NATS is away and its reconnect buffer is full: inbound emits are dropped and counted until it reconnects (logged once an outage); raise --nats-reconnect-buffer to hold more",
+				"subject", subject, "event", event, "reconnect_buffer_bytes", b.cfg.NATSReconnectBuffer, "err", err)
+		}
+		return
+	}
+	b.log.Warn("publish failed", "subject", subject, "event", event, "err", err)
+}
+
+// natsAuthOptions are the credential and TLS options.
+func (c Config) natsAuthOptions() ([]nats.Option, error) {
+	var opts []nats.Option
 	if c.NATSCreds != "" {
 		opts = append(opts, nats.UserCredentials(c.NATSCreds))
 	}

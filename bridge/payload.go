@@ -122,13 +122,16 @@ func replacePlaceholders(v any, attachments [][]byte) (any, error) {
 	switch t := v.(type) {
 	case map[string]any:
 		if ph, _ := t["_placeholder"].(bool); ph && len(t) == 2 {
-			if num, ok := t["num"].(json.Number); ok {
-				n, err := num.Int64()
-				if err != nil || n < 0 || n >= int64(len(attachments)) {
-					return nil, fmt.Errorf("bridge: placeholder names attachment %s of %d", num, len(attachments))
-				}
-				return base64.StdEncoding.EncodeToString(attachments[n]), nil
+			num, ok := t["num"].(json.Number)
+			if !ok {
+				// socket.io's own parser refuses it too ("illegal attachments").
+				return nil, fmt.Errorf("bridge: placeholder's num %v is not an attachment index", t["num"])
 			}
+			n, err := num.Int64()
+			if err != nil || n < 0 || n >= int64(len(attachments)) {
+				return nil, fmt.Errorf("bridge: placeholder names attachment %s of %d", num, len(attachments))
+			}
+			return base64.StdEncoding.EncodeToString(attachments[n]), nil
 		}
 		for k, e := range t {
 			r, err := replacePlaceholders(e, attachments)

@@ -54,6 +54,18 @@ func TestNatsock(t *testing.T) {
 		t.Parallel()
 		testServeSIGTERM(t, bin)
 	})
+	t.Run("SIGTERM while publishing: every client gets a close reason and serve exits 0 in time", func(t *testing.T) {
+		t.Parallel()
+		testServeSIGTERMUnderLoad(t, bin)
+	})
+	t.Run("serve with a bad flag value exits non-zero naming the flag and why", func(t *testing.T) {
+		t.Parallel()
+		testServeBadFlags(t, bin)
+	})
+	t.Run("serve --help shows every limit with its default and its environment variable", func(t *testing.T) {
+		t.Parallel()
+		testServeHelp(t, bin)
+	})
 	t.Run("the guide's page in Chromium shows a published notification and its button's emit", func(t *testing.T) {
 		t.Parallel()
 		testGuidePage(t, bin)
@@ -236,10 +248,16 @@ func (p *serveProc) waitExit(bound time.Duration) int {
 // and combined output.
 func run(t *testing.T, bin string, stdin string, args ...string) (int, string) {
 	t.Helper()
+	return runEnv(t, bin, nil, stdin, args...)
+}
+
+// runEnv is run with env added to the cleaned environment.
+func runEnv(t *testing.T, bin string, env []string, stdin string, args ...string) (int, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), startBound)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = append(cleanEnv(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {

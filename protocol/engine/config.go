@@ -85,8 +85,20 @@ type Config struct {
 	// SlowPolicy applies when a session's queue is full. The zero value is
 	// SlowDisconnect.
 	SlowPolicy SlowPolicy
-	// WriteTimeout bounds one websocket write. Zero means 10s.
+	// WriteTimeout bounds one websocket write and the write of one polling
+	// response; a client that does not take the bytes in time is closed
+	// with ReasonTransportError. Zero means 10s.
 	WriteTimeout time.Duration
+
+	// MaxConnections bounds the open sessions; a handshake past it gets
+	// 503 with a JSON error. Upgrades of an open session are not new
+	// connections. Zero means no bound.
+	MaxConnections int
+	// MaxConnectionsPerIP bounds the open sessions of one remote IP
+	// address (the TCP peer's: behind a reverse proxy every client shares
+	// the proxy's); a handshake past it gets 429 with a JSON error. Zero
+	// means no bound.
+	MaxConnectionsPerIP int
 
 	// Logger receives the engine's logs. Nil means slog.Default().
 	Logger *slog.Logger
@@ -137,6 +149,8 @@ func (c Config) Validate() error {
 	neg("MaxQueueBytes", c.MaxQueueBytes < 0)
 	neg("MaxQueueMessages", c.MaxQueueMessages < 0)
 	neg("WriteTimeout", c.WriteTimeout < 0)
+	neg("MaxConnections", c.MaxConnections < 0)
+	neg("MaxConnectionsPerIP", c.MaxConnectionsPerIP < 0)
 	if c.DisablePolling && c.DisableWebSocket {
 		errs = append(errs, fmt.Errorf("%w: both transports are disabled", ErrConfig))
 	}

@@ -19,6 +19,24 @@
 // queue is full, Config.SlowPolicy applies: [SlowDisconnect] closes the
 // session with [ReasonSlow], [SlowDropOldest] drops the oldest messages.
 //
+// # Limits
+//
+// Every wait on a client is bounded. A websocket write and a polling
+// response have Config.WriteTimeout; a held polling GET is answered at
+// least every ping interval (by the ping, or by the close packet when the
+// heartbeat gives up); a polling body that trickles in has one heartbeat
+// period. Config.MaxPayload bounds what a client sends (HTTP 413, or
+// websocket close 1009), Config.MaxConnections and
+// Config.MaxConnectionsPerIP the sessions (HTTP 503 and 429, with a JSON
+// error and Retry-After). A message larger than a whole queue is refused
+// by [Session.Send] with [ErrMessageTooLarge], leaving the session alone.
+//
+// A websocket the server closes gets a close frame whose reason text is the
+// [Reason] ("parse error", "payload too large", "slow", "server shutting
+// down"); after a refusal the server reads what the client was still
+// sending for a moment before it closes, so that the close frame is not
+// lost to a TCP reset.
+//
 // # Heartbeats
 //
 // The heartbeats and timeouts of every session share one timer heap and

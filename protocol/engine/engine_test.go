@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,7 +17,18 @@ import (
 	"github.com/natsock/natsock/protocol/engine"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain checks that no test leaves a goroutine behind. Most tests wait
+// on timers (a closed polling session waits for its last GET), so unless
+// -parallel is given they run 8 at a time rather than GOMAXPROCS at a time.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", "8")
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // recorder hands a test the sessions it opens and the reasons they close.
 type recorder struct {
@@ -81,6 +93,7 @@ func msg(s string) *engine.Message { return engine.NewTextMessage([]byte(s)) }
 // A polling session's queue is only written when the client polls, so a
 // client that does not poll is the simplest stalled reader.
 func TestSlowPolicyDropOldestKeepsTheNewest(t *testing.T) {
+	t.Parallel()
 	srv, rec, url := startServer(t, engine.Config{MaxQueueMessages: 3, SlowPolicy: engine.SlowDropOldest})
 	open := get(t, url+"?EIO=4&transport=polling")
 	s := waitOpened(t, rec)
@@ -102,6 +115,7 @@ func TestSlowPolicyDropOldestKeepsTheNewest(t *testing.T) {
 }
 
 func TestSlowPolicyDisconnectClosesWithReasonSlow(t *testing.T) {
+	t.Parallel()
 	srv, rec, url := startServer(t, engine.Config{MaxQueueBytes: 10})
 	get(t, url+"?EIO=4&transport=polling")
 	s := waitOpened(t, rec)
@@ -131,6 +145,7 @@ func TestSlowPolicyDisconnectClosesWithReasonSlow(t *testing.T) {
 // session's queue: the session closes for "slow" and its memory is bounded
 // by MaxQueueBytes, not by what the server wanted to send.
 func TestStalledWebSocketIsDisconnected(t *testing.T) {
+	t.Parallel()
 	const bound = 256 << 10
 	srv, rec, url := startServer(t, engine.Config{MaxQueueBytes: bound})
 	conn, _, _, err := ws.Dial(context.Background(), "ws"+strings.TrimPrefix(url, "http")+"?EIO=4&transport=websocket")
@@ -167,6 +182,7 @@ func TestStalledWebSocketIsDisconnected(t *testing.T) {
 }
 
 func TestBroadcastMessageIsEncodedOnce(t *testing.T) {
+	t.Parallel()
 	_, rec, url := startServer(t, engine.Config{})
 	var sessions []*engine.Session
 	for range 3 {
@@ -187,6 +203,7 @@ func TestBroadcastMessageIsEncodedOnce(t *testing.T) {
 }
 
 func TestConfigValidateReportsEveryProblem(t *testing.T) {
+	t.Parallel()
 	err := engine.Config{PingInterval: -1, MaxPayload: -5, DisablePolling: true, DisableWebSocket: true, AllowOrigins: []string{""}}.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted a bad config")
@@ -202,6 +219,7 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 }
 
 func TestParseSlowPolicy(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		in   string
 		want engine.SlowPolicy
@@ -226,6 +244,7 @@ func TestParseSlowPolicy(t *testing.T) {
 // polling must refuse it too, or it would reach websocket clients as a
 // text frame they drop.
 func TestPollingRefusesTextThatIsNotUTF8(t *testing.T) {
+	t.Parallel()
 	_, rec, url := startServer(t, engine.Config{})
 	get(t, url+"?EIO=4&transport=polling")
 	s := waitOpened(t, rec)

@@ -5,15 +5,17 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/natsock/natsock/protocol/eio"
 )
 
 // openPolling answers a polling handshake with the open packet.
-func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, q map[string][]string, protocol int) {
-	s := srv.newSession(r, q, protocol, transportPolling)
+func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, q map[string][]string, protocol int, ip string) {
+	s := srv.newSession(r, q, protocol, transportPolling, ip)
 	if s == nil {
+		srv.release(ip)
 		w.Header().Set("Connection", "close")
 		writeError(w, http.StatusServiceUnavailable, codeBadRequest)
 		return
@@ -32,6 +34,23 @@ func writePayload(w http.ResponseWriter, body []byte) {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Cache-Control", "no-store")
 	_, _ = w.Write(body)
+}
+
+// writePayloadWithin writes a polling response, flushed, within the
+// server's WriteTimeout: a client that stops reading cannot hold the
+// request, and what it was sent, for longer. The deadline is lifted
+// afterwards, since the connection may serve further requests.
+func (srv *Server) writePayloadWithin(w http.ResponseWriter, body []byte) error {
+	rc := http.NewResponseController(w)
+	deadline := rc.SetWriteDeadline(time.Now().Add(srv.cfg.WriteTimeout)) == nil
+	writePayload(w, body)
+	err := rc.Flush()
+	if deadline {
+		if e := rc.SetWriteDeadline(time.Time{}); err == nil {
+			err = e
+		}
+	}
+	return err
 }
 
 // servePoll holds a GET until there is something to send.
@@ -72,7 +91,11 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		if body != nil {
 			s.pollHeld = false
 			s.mu.Unlock()
-			writePayload(w, body)
+			if err := s.srv.writePayloadWithin(w, body); err != nil {
+				s.srv.cfg.Logger.Debug("polling response not delivered, closing", "sid", s.id,
+					"remote", r.RemoteAddr, "err", err)
+				s.CloseWith(ReasonTransportError)
+			}
 			return
 		}
 		s.mu.Unlock()
@@ -158,11 +181,24 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 
+	// A body that trickles in would hold this request (and, since a POST
+	// at a time is allowed, the client's pongs) after the heartbeat has
+	// given up on the session: it gets one heartbeat period.
+	rc := http.NewResponseController(w)
+	cfg := &s.srv.cfg
+	deadline := rc.SetReadDeadline(time.Now().Add(cfg.PingInterval+cfg.PingTimeout)) == nil
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(max)+1))
 	if err != nil {
+		// The deadline stays: net/http would otherwise wait for the rest
+		// of the body to discard it. The connection is not reused.
+		w.Header().Set("Connection", "close")
+		s.srv.cfg.Logger.Debug("polling body not read, closing", "sid", s.id, "remote", r.RemoteAddr, "err", err)
 		s.CloseWith(ReasonTransportError)
 		writeError(w, http.StatusBadRequest, codeBadRequest)
 		return
+	}
+	if deadline {
+		_ = rc.SetReadDeadline(time.Time{})
 	}
 	if len(body) > max {
 		s.CloseWith(ReasonPayloadTooLarge)
@@ -193,6 +229,15 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, p := range packets {
 		s.onPacket(p)
+	}
+	// The layer above may have refused what the packets carried (a
+	// malformed Socket.IO packet): the POST that brought it says so.
+	s.mu.Lock()
+	refused := s.closed && s.reason == ReasonParseError
+	s.mu.Unlock()
+	if refused {
+		writeError(w, http.StatusBadRequest, codeBadRequest)
+		return
 	}
 	w.Header().Set("Content-Type", "text/html")
 	_, _ = io.WriteString(w, "ok")

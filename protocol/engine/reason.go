@@ -23,6 +23,7 @@ const (
 
 // Errors returned by Session.Send.
 var (
-	ErrClosed       = errors.New("engine: session closed")
-	ErrSlowConsumer = errors.New("engine: slow consumer, queue full")
+	ErrClosed          = errors.New("engine: session closed")
+	ErrSlowConsumer    = errors.New("engine: slow consumer, queue full")
+	ErrMessageTooLarge = errors.New("engine: message larger than MaxQueueBytes")
 )

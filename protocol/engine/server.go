@@ -38,9 +38,13 @@ type Server struct {
 	mu       sync.RWMutex
 	sessions map[string]*Session
 
-	closing atomic.Bool
-	wg      sync.WaitGroup
-	stats   counters
+	admitMu  sync.Mutex
+	admitted admission
+
+	refusing atomic.Bool // StopAccepting was called
+	closing  atomic.Bool
+	wg       sync.WaitGroup
+	stats    counters
 }
 
 // NewServer checks cfg, fills its defaults and returns a Server that hands
@@ -71,9 +75,16 @@ func (srv *Server) Count() int {
 	return len(srv.sessions)
 }
 
+// StopAccepting refuses new sessions (a handshake gets 503) while the open
+// ones go on: the first step of a graceful shutdown, before the sessions'
+// last messages are in hand. Close does it too.
+func (srv *Server) StopAccepting() { srv.refusing.Store(true) }
+
 // Close closes every session with ReasonServerShutdown, letting each write
 // what it has queued, and waits for the server's goroutines until ctx ends.
-// New requests are refused from the start. It is safe to call twice.
+// New sessions are refused from the start; a polling session's requests
+// are still served, so that it collects its last packets and the close
+// packet (for at most two seconds). It is safe to call twice.
 func (srv *Server) Close(ctx context.Context) error {
 	if srv.closing.CompareAndSwap(false, true) {
 		// Holding mu exclusively orders every session registration and
@@ -120,12 +131,18 @@ func (srv *Server) track(always bool) bool {
 	return true
 }
 
+// remove takes s out of the session table and gives back its place under
+// the connection limits; only the first call does anything.
 func (srv *Server) remove(s *Session) {
 	srv.mu.Lock()
-	if srv.sessions[s.id] == s {
+	removed := srv.sessions[s.id] == s
+	if removed {
 		delete(srv.sessions, s.id)
 	}
 	srv.mu.Unlock()
+	if removed {
+		srv.release(s.ip)
+	}
 }
 
 func (srv *Server) lookup(id string) *Session {
@@ -174,11 +191,6 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	if srv.closing.Load() {
-		w.Header().Set("Connection", "close")
-		writeError(w, http.StatusServiceUnavailable, codeBadRequest)
-		return
-	}
 	q := r.URL.Query()
 	protocol := 4
 	switch q.Get("EIO") {
@@ -216,6 +228,14 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sid := q.Get("sid")
 	if sid == "" {
+		if srv.refusing.Load() || srv.closing.Load() {
+			// New sessions are refused from the start of a shutdown;
+			// requests of open ones go on, so that a polling client can
+			// collect its last packets and the close packet.
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusServiceUnavailable, codeBadRequest)
+			return
+		}
 		if r.Method != http.MethodGet {
 			writeError(w, http.StatusBadRequest, codeBadHandshakeMethod)
 			return
@@ -231,10 +251,14 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		ip := remoteIP(r.RemoteAddr)
+		if !srv.admit(w, ip) {
+			return
+		}
 		if websocket {
-			srv.openWebSocket(w, r, q, protocol)
+			srv.openWebSocket(w, r, q, protocol, ip)
 		} else {
-			srv.openPolling(w, r, q, protocol)
+			srv.openPolling(w, r, q, protocol, ip)
 		}
 		return
 	}
@@ -261,13 +285,15 @@ func isUpgrade(r *http.Request) bool {
 	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
 }
 
-// newSession registers a session and starts its heartbeat. The caller
-// writes the handshake next, then calls open. It returns nil once Close
-// has begun.
-func (srv *Server) newSession(r *http.Request, q map[string][]string, protocol int, kind transportKind) *Session {
+// newSession registers a session from ip, whose place admit took, and
+// starts its heartbeat. The caller writes the handshake next, then calls
+// open. It returns nil once Close has begun; the caller then gives the
+// place back.
+func (srv *Server) newSession(r *http.Request, q map[string][]string, protocol int, kind transportKind, ip string) *Session {
 	s := &Session{
 		srv:       srv,
 		id:        newID(),
+		ip:        ip,
 		protocol:  protocol,
 		transport: kind,
 		handshake: Handshake{

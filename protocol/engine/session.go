@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 	"github.com/natsock/natsock/protocol/eio"
@@ -44,7 +46,8 @@ const pollingGrace = 2 * time.Second
 type Session struct {
 	srv       *Server
 	id        string
-	protocol  int // 3 or 4
+	ip        string // the remote IP its place under the connection limits is counted for
+	protocol  int    // 3 or 4
 	handshake Handshake
 
 	mu          sync.Mutex
@@ -57,6 +60,7 @@ type Session struct {
 	conn          net.Conn  // websocket only
 	flushing      bool      // a goroutine is writing conn's queue
 	writeDeadline time.Time // conn's write deadline; under wmu
+	writeBroken   bool      // a write to conn failed, maybe mid-frame; under wmu
 
 	pollHeld   bool          // a GET is waiting for packets
 	pollPosted bool          // a POST is being read
@@ -100,19 +104,30 @@ func (s *Session) Data() any { return s.data }
 
 // Send queues m for the client. It never blocks on the network. When the
 // queue is full the Server's SlowPolicy applies and Send returns
-// ErrSlowConsumer; on a closed session it returns ErrClosed.
+// ErrSlowConsumer; on a closed session it returns ErrClosed. A message
+// larger than MaxQueueBytes on its own could never be queued: Send refuses
+// it with ErrMessageTooLarge and leaves the session and its queue alone.
 func (s *Session) Send(m *Message) error {
+	cfg := &s.srv.cfg
+	if m.size > cfg.MaxQueueBytes {
+		s.srv.stats.tooLarge.Add(1)
+		return ErrMessageTooLarge
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return ErrClosed
 	}
-	cfg := &s.srv.cfg
 	if len(s.queue) >= cfg.MaxQueueMessages || s.queuedBytes+m.size > cfg.MaxQueueBytes {
 		if cfg.SlowPolicy != SlowDropOldest {
+			held, n := s.queuedBytes, len(s.queue)
 			s.closeLocked(ReasonSlow)
 			s.mu.Unlock()
 			s.srv.stats.slowClosed.Add(1)
+			atomicMax(&s.srv.stats.slowHeld, uint64(held))
+			s.srv.cfg.Logger.Info("slow consumer disconnected: its outbound queue is full",
+				"sid", s.id, "remote", s.handshake.RemoteAddr, "queued_bytes", held, "queued_messages", n,
+				"max_queue_bytes", cfg.MaxQueueBytes, "max_queue_messages", cfg.MaxQueueMessages)
 			return ErrSlowConsumer
 		}
 		dropped := 0
@@ -264,8 +279,11 @@ func (s *Session) closeWebSocket(conn net.Conn, reason Reason) {
 	case ReasonSlow, ReasonPingTimeout, ReasonServerShutdown:
 		code = ws.StatusGoingAway
 	}
-	if !graceful(reason) {
-		// Abort a write in progress; a slow client gets no more of our time.
+	if reason == ReasonSlow || reason == ReasonPingTimeout || reason == ReasonTransportError {
+		// Abort a write in progress: a client that does not read gets no
+		// more of our time. A client refused for what it sent is still
+		// reading, and the write in progress ends (within WriteTimeout)
+		// before the close frame that says why.
 		_ = conn.SetWriteDeadline(time.Unix(1, 0))
 	}
 	s.wmu.Lock()
@@ -276,18 +294,67 @@ func (s *Session) closeWebSocket(conn net.Conn, reason Reason) {
 		s.queue = nil
 		s.mu.Unlock()
 	}
-	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = conn.Write(ws.MustCompileFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(code, ""))))
+	// The close frame names the reason, so that a client (or its
+	// developer, in the browser's network panel) can tell a refusal from a
+	// shutdown; socket.io clients read only that the transport closed.
+	// After a failed write the stream may end mid-frame: a close frame
+	// would be read as that frame's payload.
+	wrote := false
+	if !s.writeBroken {
+		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, err := conn.Write(ws.MustCompileFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(code, closeText(reason)))))
+		wrote = err == nil
+	}
 	s.wmu.Unlock()
+	if wrote && (reason == ReasonParseError || reason == ReasonPayloadTooLarge) {
+		lingerClose(conn)
+	}
 	_ = conn.Close()
 }
 
-// writeBufs is a flush's scratch: the frames to write and the view that
-// (*net.Buffers).WriteTo consumes. Pooled, and kept in one struct so that
-// neither escapes per write.
-type writeBufs struct{ bufs, w net.Buffers }
+// Bounds of lingerClose.
+const (
+	lingerTime  = 500 * time.Millisecond
+	lingerBytes = 1 << 20
+)
 
-var writeBufsPool = sync.Pool{New: func() any { return &writeBufs{bufs: make(net.Buffers, 0, 64)} }}
+// lingerClose ends the write side and reads what the client is still
+// sending, for a moment, before the connection is closed. A refused client
+// is often mid-message (one too large, say); closing a socket with unread
+// bytes makes the kernel reset the connection, and a reset can reach the
+// client before the close frame that says why it was refused.
+func lingerClose(conn net.Conn) {
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.Copy(io.Discard, io.LimitReader(conn, lingerBytes))
+}
+
+// closeText is a close frame's reason text: the reason, cut to the 123
+// bytes a close frame holds.
+func closeText(r Reason) string {
+	t := string(r)
+	if len(t) > 123 {
+		n := 123
+		for n > 0 && !utf8.RuneStart(t[n]) {
+			n--
+		}
+		t = t[:n]
+	}
+	return t
+}
+
+// writeBufs is a flush's scratch: the frames to write and a copy of them,
+// the view that (*net.Buffers).WriteTo consumes (it shortens the slices it
+// writes, in place: bufs keeps the frames whole, to tell where a cut write
+// stopped). Pooled, and kept in one struct so that neither escapes per
+// write.
+type writeBufs struct{ bufs, view, w net.Buffers }
+
+var writeBufsPool = sync.Pool{New: func() any {
+	return &writeBufs{bufs: make(net.Buffers, 0, 64), view: make(net.Buffers, 0, 64)}
+}}
 
 // flushLoop writes the websocket queue until it is empty.
 func (s *Session) flushLoop() {
@@ -339,18 +406,40 @@ func (s *Session) writeQueued(conn net.Conn) error {
 			s.writeDeadline = now.Add(s.srv.cfg.WriteTimeout)
 			_ = conn.SetWriteDeadline(s.writeDeadline)
 		}
-		wb.w = bufs
-		_, err = wb.w.WriteTo(conn)
+		wb.view = append(wb.view[:0], bufs...)
+		wb.w = wb.view
+		var n int64
+		n, err = wb.w.WriteTo(conn)
+		if err != nil && !atFrameBoundary(bufs, n) {
+			s.writeBroken = true
+		}
 		s.srv.stats.writes.Add(1)
 		s.srv.stats.frames.Add(uint64(len(bufs)))
 	}
 	clear(bufs[:cap(bufs)])
-	wb.bufs, wb.w = bufs[:0], nil
+	clear(wb.view[:cap(wb.view)])
+	wb.bufs, wb.view, wb.w = bufs[:0], wb.view[:0], nil
 	writeBufsPool.Put(wb)
 	s.mu.Lock()
 	s.queuedBytes -= taken
 	s.mu.Unlock()
 	return err
+}
+
+// atFrameBoundary reports whether the first n bytes of bufs end where one
+// of its messages ends (or nothing was written): a write cut there leaves
+// the stream whole.
+func atFrameBoundary(bufs net.Buffers, n int64) bool {
+	if n == 0 {
+		return true
+	}
+	for _, b := range bufs {
+		n -= int64(len(b))
+		if n <= 0 {
+			return n == 0
+		}
+	}
+	return true
 }
 
 // startHeartbeat arms the session's timer: the first ping (v4) or the

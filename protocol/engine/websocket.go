@@ -41,20 +41,23 @@ func hijack(w http.ResponseWriter, r *http.Request) (conn net.Conn, br *bufio.Re
 }
 
 // openWebSocket opens a session that starts on websocket.
-func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q map[string][]string, protocol int) {
+func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q map[string][]string, protocol int, ip string) {
 	conn, br, early, err := hijack(w, r)
 	if err != nil {
+		srv.release(ip)
 		srv.cfg.Logger.Debug("websocket handshake failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
 	// The read loop is counted before the session exists, so that Close,
 	// once it has seen the session, also waits for its reader.
 	if !srv.track(false) {
+		srv.release(ip)
 		_ = conn.Close()
 		return
 	}
-	s := srv.newSession(r, q, protocol, transportWebSocket)
+	s := srv.newSession(r, q, protocol, transportWebSocket, ip)
 	if s == nil {
+		srv.release(ip)
 		srv.wg.Done()
 		_ = conn.Close()
 		return
@@ -64,6 +67,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q map[s
 	s.wmu.Lock()
 	_ = conn.SetWriteDeadline(time.Now().Add(srv.cfg.WriteTimeout))
 	_, err = conn.Write(append(appendFrameHeader(nil, ws.OpText, len(open)), open...))
+	s.writeBroken = err != nil
 	s.wmu.Unlock()
 	if err != nil {
 		s.CloseWith(ReasonTransportError)
@@ -307,6 +311,9 @@ func (s *Session) readMessage(br *bufio.Reader, hbuf []byte) (ws.OpCode, []byte,
 	max := int64(s.srv.cfg.MaxPayload)
 	for {
 		h, err := ws.ReadHeaderBuffer(br, hbuf)
+		if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
+			return 0, nil, fmt.Errorf("%w: %v", errProtocol, err)
+		}
 		if err != nil {
 			return 0, nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -13,12 +14,92 @@ import (
 	sioclient "github.com/zishang520/socket.io/clients/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
-	"github.com/natsock/natsock/protocol/conformance"
+	"github.com/natsock/natsock/protocol/engine"
 	"github.com/natsock/natsock/protocol/socketio"
 )
 
 // goClientWait bounds every wait for the Go client.
 const goClientWait = 10 * time.Second
+
+// connectGoClient connects zishang520's client to the server at url. Under
+// a heavy load the client, now and then, opens its Engine.IO session and
+// never sends CONNECT (a race inside the client library: the server sees
+// the session and no CONNECT, and stays quiet as the protocol asks); that
+// attempt is abandoned for a new client, at most twice.
+func connectGoClient(t *testing.T, url string, tr *types.Set[transports.TransportCtor], srv *socketio.Server) (*sioclient.Socket, events) {
+	t.Helper()
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		opts := sioclient.DefaultOptions()
+		opts.SetTransports(tr)
+		opts.SetAuth(map[string]any{"token": "go"})
+		opts.SetAutoConnect(false)
+		opts.SetReconnection(false)
+		opts.SetForceNew(true)
+		opts.SetTimeout(goClientWait)
+		client, err := sioclient.Connect(url+"/", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { client.Disconnect() })
+		connected := make(chan struct{}, 1)
+		client.On("connect", func(...any) {
+			select {
+			case connected <- struct{}{}:
+			default:
+			}
+		})
+		connectErr := make(chan any, 1)
+		client.On("connect_error", func(args ...any) {
+			select {
+			case connectErr <- args:
+			default:
+			}
+		})
+		ev := listen(client, "auth", "message-back", "news")
+		client.Connect()
+		wait := goClientWait / 2
+		if attempt == attempts {
+			wait = goClientWait
+		}
+		select {
+		case <-connected:
+			return client, ev
+		case err := <-connectErr:
+			t.Fatalf("connect_error: %v", err)
+		case <-time.After(wait):
+			if attempt == attempts || srv.Of("/").Len() != 0 {
+				t.Fatalf("the client did not connect (attempt %d)", attempt)
+			}
+			t.Logf("attempt %d: the client's Engine.IO session is open on the server (%d), but no CONNECT came; a new client tries",
+				attempt, srv.Engine().Count())
+			client.Disconnect()
+		}
+	}
+}
+
+// goClientServer is the conformance server's Socket.IO side (auth on
+// connect, message-back, message-with-ack) with a heartbeat a loaded
+// machine keeps: the conformance settings (a 500 ms window) are for the
+// protocol tests, and a client that misses them here would fail an interop
+// test for the machine's sake.
+func goClientServer(t *testing.T) *socketio.Server {
+	t.Helper()
+	srv, err := socketio.NewServer(socketio.Config{
+		Engine: engine.Config{PingInterval: 2 * time.Second, PingTimeout: 10 * time.Second, AllowOrigins: []string{"*"}},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	main := srv.Of("/")
+	main.OnConnect(func(s *socketio.Socket) {
+		_ = s.Emit("auth", socketio.Data{Args: []json.RawMessage{s.Auth()}})
+	})
+	main.On("message", func(s *socketio.Socket, ev *socketio.Event) { _ = s.Emit("message-back", ev.Data) })
+	main.On("message-with-ack", func(s *socketio.Socket, ev *socketio.Event) { _ = ev.Ack(ev.Data) })
+	return srv
+}
 
 // recv waits for one value from ch, failing the test after goClientWait.
 func recv[T any](t *testing.T, ch <-chan T, what string) T {
@@ -94,10 +175,7 @@ func TestGoClient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, err := conformance.New(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			srv := goClientServer(t)
 			ts := httptest.NewServer(srv)
 			t.Cleanup(ts.Close)
 			t.Cleanup(func() {
@@ -107,45 +185,9 @@ func TestGoClient(t *testing.T) {
 					t.Errorf("closing the server: %v", err)
 				}
 			})
-			main := srv.SocketIO().Of("/")
+			main := srv.Of("/")
 
-			opts := sioclient.DefaultOptions()
-			opts.SetTransports(tt.transports)
-			opts.SetAuth(map[string]any{"token": "go"})
-			opts.SetAutoConnect(false)
-			opts.SetReconnection(false)
-			opts.SetForceNew(true)
-			opts.SetTimeout(goClientWait)
-			client, err := sioclient.Connect(ts.URL+"/", opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { client.Disconnect() })
-
-			connected := make(chan struct{}, 1)
-			client.On("connect", func(...any) {
-				select {
-				case connected <- struct{}{}:
-				default:
-				}
-			})
-			connectErr := make(chan any, 1)
-			client.On("connect_error", func(args ...any) {
-				select {
-				case connectErr <- args:
-				default:
-				}
-			})
-			ev := listen(client, "auth", "message-back", "news")
-			client.Connect()
-
-			select {
-			case <-connected:
-			case err := <-connectErr:
-				t.Fatalf("connect_error: %v", err)
-			case <-time.After(goClientWait):
-				t.Fatal("the client did not connect")
-			}
+			client, ev := connectGoClient(t, ts.URL, tt.transports, srv)
 
 			t.Run("the server's auth event echoes the client's auth", func(t *testing.T) {
 				args := recv(t, ev["auth"], `"auth"`)

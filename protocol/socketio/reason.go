@@ -23,6 +23,9 @@ const (
 	ReasonParseError                Reason = Reason(engine.ReasonParseError)
 	ReasonForcedClose               Reason = Reason(engine.ReasonForcedClose)
 	ReasonSlow                      Reason = Reason(engine.ReasonSlow)
+	// ReasonConnectTimeout closes an Engine.IO session that did not join a
+	// namespace within Config.ConnectTimeout.
+	ReasonConnectTimeout Reason = "connect timeout"
 )
 
 // ConnectError refuses a namespace connection. A Middleware returns it to

@@ -22,10 +22,12 @@ import (
 // Config configures a Server. Zero fields take the defaults named.
 type Config struct {
 	// Engine configures the Engine.IO layer (heartbeats, transports,
-	// origins, queue bounds). Its Logger defaults to Logger.
+	// origins, queue bounds, connection limits). Its Logger defaults to
+	// Logger.
 	Engine engine.Config
-	// ConnectTimeout closes an Engine.IO session that has not joined a
-	// namespace in time. Zero means 45s.
+	// ConnectTimeout is the time a client has, after the Engine.IO
+	// handshake, to join a namespace (send CONNECT); past it the session
+	// is closed with ReasonConnectTimeout. Zero means 45s.
 	ConnectTimeout time.Duration
 	// MaxAttachments bounds the binary attachments of one packet. Zero
 	// means sio.DefaultMaxAttachments.
@@ -45,10 +47,28 @@ type Server struct {
 	nsps map[string]*Namespace
 }
 
+// ErrConfig is wrapped by every configuration error of this package.
+var ErrConfig = errors.New("socketio: invalid config")
+
+// Validate reports every problem with c, its Engine part included, at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.ConnectTimeout < 0 {
+		errs = append(errs, fmt.Errorf("%w: ConnectTimeout must not be negative", ErrConfig))
+	}
+	if c.MaxAttachments < 0 {
+		errs = append(errs, fmt.Errorf("%w: MaxAttachments must not be negative", ErrConfig))
+	}
+	if err := c.Engine.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
 // NewServer builds a Server with the main namespace "/" already in place.
 func NewServer(cfg Config) (*Server, error) {
-	if cfg.ConnectTimeout < 0 {
-		return nil, fmt.Errorf("socketio: ConnectTimeout must not be negative")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 45 * time.Second
@@ -134,7 +154,9 @@ func (h handler) OnOpen(sess *engine.Session) {
 		joined := c.joined
 		c.mu.Unlock()
 		if !joined {
-			sess.CloseWith(engine.ReasonForcedClose)
+			h.srv.cfg.Logger.Debug("no CONNECT within the connect timeout, closing", "sid", sess.ID(),
+				"remote", sess.Handshake().RemoteAddr, "timeout", h.srv.cfg.ConnectTimeout)
+			sess.CloseWith(engine.Reason(ReasonConnectTimeout))
 		}
 	})
 	h.srv.eng.Wheel().After(&c.connTimer, h.srv.cfg.ConnectTimeout)
@@ -316,17 +338,18 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 	c.joined = true
 	c.mu.Unlock()
 	c.srv.eng.Wheel().Stop(&c.connTimer)
-	ns.mu.Lock()
-	s.connected = true
-	ns.sockets[s.id] = s
-	onConnect := ns.onConnect
-	ns.mu.Unlock()
-
 	var payload []byte
 	if !v3 {
 		payload = append(append([]byte(`{"sid":`), sio.AppendQuote(nil, s.id)...), '}')
 	}
+	ns.mu.Lock()
+	s.connected = true
+	ns.sockets[s.id] = s
+	// Queued under the namespace's lock, which a broadcast holds while it
+	// queues: the CONNECT answer comes before any broadcast to the socket.
 	_ = c.sess.Send(encodeControl(sio.Connect, name, payload))
+	onConnect := ns.onConnect
+	ns.mu.Unlock()
 	if onConnect != nil {
 		onConnect(s)
 	}

@@ -1,0 +1,62 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+)
+
+// FuzzReadMessage feeds arbitrary bytes to the websocket message reader,
+// the parser that reads what a client sends on a websocket: it must not
+// panic, never return more than MaxPayload bytes, return only UTF-8 text,
+// and refuse what it cannot read with an error.
+func FuzzReadMessage(f *testing.F) {
+	frame := func(fin bool, op ws.OpCode, masked bool, p string) []byte {
+		h := ws.Header{Fin: fin, OpCode: op, Length: int64(len(p)), Masked: masked}
+		var b bytes.Buffer
+		_ = ws.WriteHeader(&b, h)
+		return append(b.Bytes(), p...) // a zero mask key leaves p as it is
+	}
+	f.Add(frame(true, ws.OpText, true, "40"))
+	f.Add(frame(true, ws.OpBinary, true, "\x01\x02"))
+	f.Add(append(frame(false, ws.OpText, true, "4he"), frame(true, ws.OpContinuation, true, "llo")...))
+	f.Add(append(frame(true, ws.OpPing, true, "p"), frame(true, ws.OpText, true, "2")...))
+	f.Add(frame(true, ws.OpClose, true, "\x03\xe8"))
+	f.Add(frame(true, ws.OpText, false, "40"))
+	f.Add(frame(true, ws.OpText, true, "4caf\xe9"))
+	f.Add([]byte("\x81\xff\x7f\xff\xff\xff\xff\xff\xff\xff\x00\x00\x00\x00"))
+	f.Add([]byte("\x81\xff\x80\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00"))
+	f.Add([]byte("\x81\xfe\x00\x02\x00\x00\x00\x0040"))
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
+	const max = 1 << 10
+	f.Fuzz(func(t *testing.T, in []byte) {
+		srv := &Server{cfg: Config{MaxPayload: max}}
+		s := &Session{srv: srv, closed: true} // closed: an answered ping queues nothing
+		br := bufio.NewReaderSize(bytes.NewReader(in), readBufferSize)
+		var hbuf [ws.MaxHeaderSize - 2]byte
+		for range 64 {
+			op, msg, err := s.readMessage(br, hbuf[:])
+			if err != nil {
+				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errProtocol) ||
+					errors.Is(err, errTooLarge) || errors.Is(err, errClientClose) {
+					return
+				}
+				t.Fatalf("readMessage: an error of no known kind: %v", err)
+			}
+			if len(msg) > max {
+				t.Fatalf("readMessage returned %d bytes, more than MaxPayload %d", len(msg), max)
+			}
+			if op != ws.OpText && op != ws.OpBinary {
+				t.Fatalf("readMessage returned opcode %v", op)
+			}
+			if op == ws.OpText && !utf8.Valid(msg) {
+				t.Fatalf("readMessage returned text that is not UTF-8: %q", msg)
+			}
+		}
+	})
+}
