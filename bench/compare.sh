@@ -63,17 +63,21 @@ mkdir -p "$work/peer"
 cp "$peer_src"/* "$work/peer/"
 (cd "$work/peer" && npm ci --no-audit --no-fund --silent >/dev/null)
 
-say "starting natsock serve"
-"$work/natsock" serve --listen 127.0.0.1:3000 --embedded-nats-listen 127.0.0.1:4222 \
-	--map tasks.assigned=newTaskAssigned --log-level warn >"$work/natsock.log" 2>&1 &
-natsock_pid=$!
-pids+=("$natsock_pid")
-for _ in $(seq 100); do
-	curl -fsS -o /dev/null http://127.0.0.1:3000/readyz 2>/dev/null && break
-	kill -0 "$natsock_pid" 2>/dev/null || { cat "$work/natsock.log" >&2; exit 1; }
-	sleep 0.1
-done
-curl -fsS -o /dev/null http://127.0.0.1:3000/readyz
+# start_natsock starts `natsock serve` and waits until it is ready.
+start_natsock() {
+	say "starting natsock serve"
+	"$work/natsock" serve --listen 127.0.0.1:3000 --embedded-nats-listen 127.0.0.1:4222 \
+		--map tasks.assigned=newTaskAssigned --log-level warn >>"$work/natsock.log" 2>&1 &
+	natsock_pid=$!
+	pids+=("$natsock_pid")
+	for _ in $(seq 100); do
+		curl -fsS -o /dev/null http://127.0.0.1:3000/readyz 2>/dev/null && break
+		kill -0 "$natsock_pid" 2>/dev/null || { cat "$work/natsock.log" >&2; exit 1; }
+		sleep 0.1
+	done
+	curl -fsS -o /dev/null http://127.0.0.1:3000/readyz
+}
+start_natsock
 
 say "starting the Node peer"
 node "$work/peer/server.js" --port 3001 --nats nats://127.0.0.1:4222 --subject 'tasks.>' \
@@ -208,8 +212,13 @@ growth=(
 	"size-16k|16 KiB payload, 1000 clients, fan-out|-c 1000 --size 16384 --messages 10000000 --duration ${secs}s --rate 0 --window 100"
 )
 if [ "${GROWTH:-1}" = 1 ]; then
+	# The peer is done; each growth row gets a fresh natsock, so that its
+	# memory per connection is not hidden by what earlier rows left mapped.
+	cleanup
 	for row in "${growth[@]}"; do
 		IFS='|' read -r name _ args <<<"$row"
+		cleanup
+		start_natsock
 		# shellcheck disable=SC2086
 		run "$name" natsock $args
 	done
