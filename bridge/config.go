@@ -159,47 +159,34 @@ func (c Config) Validate() error {
 	if _, err := NewInbound(c.Inbound); err != nil {
 		errs = append(errs, err)
 	}
-	if c.RequestTimeout < 0 {
-		bad("--request-timeout must not be negative")
-	}
-	if c.MaxInflightRequests < 0 {
-		bad("--max-inflight-requests must not be negative")
-	}
-	if c.ShutdownTimeout < 0 {
-		bad("--shutdown-timeout must not be negative")
+	for _, f := range []struct {
+		flag     string
+		negative bool
+	}{
+		{"--request-timeout", c.RequestTimeout < 0},
+		{"--max-inflight-requests", c.MaxInflightRequests < 0},
+		{"--shutdown-timeout", c.ShutdownTimeout < 0},
+		{"--handshake-timeout", c.HandshakeTimeout < 0},
+		{"--write-timeout", c.WriteTimeout < 0},
+		{"--max-connections", c.MaxConnections < 0},
+		{"--ping-interval", c.PingInterval < 0},
+		{"--ping-timeout", c.PingTimeout < 0},
+		{"--max-payload", c.MaxPayload < 0},
+		{"--max-queue-bytes", c.MaxQueueBytes < 0},
+		{"--max-queue-messages", c.MaxQueueMessages < 0},
+	} {
+		if f.negative {
+			bad("%s must not be negative", f.flag)
+		}
 	}
 	if c.NATSReconnectBuffer < -1 {
 		bad("--nats-reconnect-buffer %d: want a size in bytes, or -1 to hold nothing while NATS is away", c.NATSReconnectBuffer)
-	}
-	if c.HandshakeTimeout < 0 {
-		bad("--handshake-timeout must not be negative")
-	}
-	if c.WriteTimeout < 0 {
-		bad("--write-timeout must not be negative")
-	}
-	if c.MaxConnections < 0 {
-		bad("--max-connections must not be negative")
 	}
 	if c.MaxConnectionsPerIP < 0 {
 		bad("--max-connections-per-ip must not be negative (0 means no bound)")
 	}
 	if c.MaxConnections > 0 && c.MaxConnectionsPerIP > c.MaxConnections {
 		bad("--max-connections-per-ip %d is above --max-connections %d", c.MaxConnectionsPerIP, c.MaxConnections)
-	}
-	if c.PingInterval < 0 {
-		bad("--ping-interval must not be negative")
-	}
-	if c.PingTimeout < 0 {
-		bad("--ping-timeout must not be negative")
-	}
-	if c.MaxPayload < 0 {
-		bad("--max-payload must not be negative")
-	}
-	if c.MaxQueueBytes < 0 {
-		bad("--max-queue-bytes must not be negative")
-	}
-	if c.MaxQueueMessages < 0 {
-		bad("--max-queue-messages must not be negative")
 	}
 	if _, err := engine.ParseSlowPolicy(c.SlowPolicy); err != nil {
 		bad("--slow-policy: %v", err)
