@@ -79,17 +79,23 @@ start_natsock() {
 }
 start_natsock
 
-say "starting the Node peer"
-node "$work/peer/server.js" --port 3001 --nats nats://127.0.0.1:4222 --subject 'tasks.>' \
-	--map tasks.assigned=newTaskAssigned >"$work/peer.log" 2>&1 &
-node_pid=$!
-pids+=("$node_pid")
-for _ in $(seq 100); do
-	grep -q '^READY' "$work/peer.log" && break
-	kill -0 "$node_pid" 2>/dev/null || { cat "$work/peer.log" >&2; exit 1; }
-	sleep 0.1
-done
-grep -q '^READY' "$work/peer.log"
+# start_peer starts the Node peer on natsock's embedded NATS and waits until
+# its subscription is registered.
+start_peer() {
+	say "starting the Node peer"
+	: >"$work/peer.log"
+	node "$work/peer/server.js" --port 3001 --nats nats://127.0.0.1:4222 --subject 'tasks.>' \
+		--map tasks.assigned=newTaskAssigned >"$work/peer.log" 2>&1 &
+	node_pid=$!
+	pids+=("$node_pid")
+	for _ in $(seq 100); do
+		grep -q '^READY' "$work/peer.log" && break
+		kill -0 "$node_pid" 2>/dev/null || { cat "$work/peer.log" >&2; exit 1; }
+		sleep 0.1
+	done
+	grep -q '^READY' "$work/peer.log"
+}
+start_peer
 
 # run NAME SERVER ARGS...: one `natsock bench` run, its JSON in $out/NAME-SERVER.json.
 run() {
@@ -123,6 +129,13 @@ rows=(
 )
 for row in "${rows[@]}"; do
 	IFS='|' read -r name _ _ args <<<"$row"
+	if [ "$name" = idle ]; then
+		# Memory per connection is RSS growth: measure it on fresh servers,
+		# or what earlier rows grew (and a GC may give back) hides it.
+		cleanup
+		start_natsock
+		start_peer
+	fi
 	# shellcheck disable=SC2086 # args is a word list
 	run "$name" node $args
 	# shellcheck disable=SC2086
