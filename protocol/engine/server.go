@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -12,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/natsock/natsock/protocol/internal/ids"
 	"github.com/natsock/natsock/protocol/internal/timers"
 )
 
@@ -292,7 +291,7 @@ func isUpgrade(r *http.Request) bool {
 func (srv *Server) newSession(r *http.Request, q map[string][]string, protocol int, kind transportKind, ip string) *Session {
 	s := &Session{
 		srv:       srv,
-		id:        newID(),
+		id:        ids.New(),
 		ip:        ip,
 		protocol:  protocol,
 		transport: kind,
@@ -347,13 +346,6 @@ func (srv *Server) handshakeJSON(sid string, upgrades bool) []byte {
 	b = append(b, `,"maxPayload":`...)
 	b = strconv.AppendInt(b, int64(srv.cfg.MaxPayload), 10)
 	return append(b, '}')
-}
-
-// newID returns a random 20-character session id.
-func newID() string {
-	var b [15]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // droppedHeaders are not kept in a session's Handshake: they describe the

@@ -2,8 +2,6 @@ package socketio
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/natsock/natsock/protocol/engine"
+	"github.com/natsock/natsock/protocol/internal/ids"
 	"github.com/natsock/natsock/protocol/internal/timers"
 	"github.com/natsock/natsock/protocol/sio"
 )
@@ -314,7 +313,7 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 			s.id = name + "#" + s.id
 		}
 	} else {
-		s.id = newID()
+		s.id = ids.New()
 	}
 	ns.mu.RLock()
 	mws := ns.middlewares
@@ -390,11 +389,4 @@ func (n *Namespace) notifyDisconnect(s *Socket, reason Reason) {
 	if fn != nil {
 		fn(s, reason)
 	}
-}
-
-// newID returns a random 20-character socket id.
-func newID() string {
-	var b [15]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
