@@ -347,8 +347,11 @@ func (s *Session) readMessage(br *bufio.Reader, hbuf []byte) (ws.OpCode, []byte,
 			}
 			op, started = h.OpCode, true
 		}
-		if int64(len(msg))+h.Length > max {
-			return 0, nil, fmt.Errorf("%w: %d bytes", errTooLarge, int64(len(msg))+h.Length)
+		// Compared without adding: a frame may declare up to 2^63-1
+		// bytes, and the sum with what is already read would wrap
+		// negative and pass.
+		if h.Length > max-int64(len(msg)) {
+			return 0, nil, fmt.Errorf("%w: %d bytes read, a frame of %d more", errTooLarge, len(msg), h.Length)
 		}
 		start := len(msg)
 		if msg, err = readGrowing(br, msg, int(h.Length)); err != nil {
