@@ -83,71 +83,21 @@ func EncodeArgs(d socketio.Data) ([]byte, error) {
 }
 
 // inlineBinary replaces binary placeholders in arg with the base64 of their
-// attachment. Without attachments arg is returned unchanged.
+// attachment, keeping every other byte; which objects are placeholders, and
+// what they may name, is sio's one rule (sio.AppendPlaceholders). Without
+// attachments arg is returned unchanged: socket.io reads placeholders only
+// in binary packets.
 func inlineBinary(arg json.RawMessage, attachments [][]byte) ([]byte, error) {
 	if len(attachments) == 0 {
 		return arg, nil
 	}
-	if n, ok := sio.PlaceholderNum(arg); ok {
-		if n >= len(attachments) {
-			return nil, fmt.Errorf("bridge: placeholder names attachment %d of %d", n, len(attachments))
-		}
-		return json.Marshal(base64.StdEncoding.EncodeToString(attachments[n]))
-	}
-	if !bytes.Contains(arg, []byte(`"_placeholder"`)) {
-		return arg, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(arg))
-	dec.UseNumber() // keep every digit of large numbers
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("bridge: argument: %w", err)
-	}
-	v, err := replacePlaceholders(v, attachments)
+	out, err := sio.AppendPlaceholders(nil, arg, len(attachments), func(dst []byte, num int) []byte {
+		dst = append(dst, '"')
+		dst = base64.StdEncoding.AppendEncode(dst, attachments[num])
+		return append(dst, '"')
+	})
 	if err != nil {
-		return nil, err
-	}
-	// Leave <, > and & as they came: json.Marshal would escape them for
-	// HTML, changing the bytes a subscriber sees for no reason.
-	var out bytes.Buffer
-	enc := json.NewEncoder(&out)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("bridge: argument: %w", err)
 	}
-	return bytes.TrimSuffix(out.Bytes(), []byte{'\n'}), nil
-}
-
-func replacePlaceholders(v any, attachments [][]byte) (any, error) {
-	switch t := v.(type) {
-	case map[string]any:
-		if ph, _ := t["_placeholder"].(bool); ph && len(t) == 2 {
-			num, ok := t["num"].(json.Number)
-			if !ok {
-				// socket.io's own parser refuses it too ("illegal attachments").
-				return nil, fmt.Errorf("bridge: placeholder's num %v is not an attachment index", t["num"])
-			}
-			n, err := num.Int64()
-			if err != nil || n < 0 || n >= int64(len(attachments)) {
-				return nil, fmt.Errorf("bridge: placeholder names attachment %s of %d", num, len(attachments))
-			}
-			return base64.StdEncoding.EncodeToString(attachments[n]), nil
-		}
-		for k, e := range t {
-			r, err := replacePlaceholders(e, attachments)
-			if err != nil {
-				return nil, err
-			}
-			t[k] = r
-		}
-	case []any:
-		for i, e := range t {
-			r, err := replacePlaceholders(e, attachments)
-			if err != nil {
-				return nil, err
-			}
-			t[i] = r
-		}
-	}
-	return v, nil
+	return out, nil
 }

@@ -86,9 +86,13 @@ func TestEncodeArgs(t *testing.T) {
 		{"binary in an array becomes base64", []string{`[1,{"_placeholder":true,"num":0}]`}, []string{"hi"}, `[1,"aGk="]`},
 		{"binary among several arguments becomes base64", []string{`"a"`, `{"_placeholder":true,"num":0}`}, []string{"\x01\x02\x03"}, `["a","AQID"]`},
 		{"each placeholder takes its own attachment", []string{`{"_placeholder":true,"num":1}`, `{"_placeholder":true,"num":0}`}, []string{"a", "b"}, `["Yg==","YQ=="]`},
-		{"a large integer beside nested binary keeps every digit", []string{`{"id":12345678901234567890,"f":{"_placeholder":true,"num":0}}`}, []string{"x"}, `{"f":"eA==","id":12345678901234567890}`},
-		{"HTML characters beside nested binary are not escaped", []string{`{"h":"<b>&","f":{"_placeholder":true,"num":0}}`}, []string{"x"}, `{"f":"eA==","h":"<b>&"}`},
-		{"an object like a placeholder with more keys is kept", []string{`{"x":{"_placeholder":true,"num":0,"more":1}}`}, []string{"x"}, `{"x":{"_placeholder":true,"more":1,"num":0}}`},
+		{"a large integer beside nested binary keeps every digit", []string{`{"id":12345678901234567890,"f":{"_placeholder":true,"num":0}}`}, []string{"x"}, `{"id":12345678901234567890,"f":"eA=="}`},
+		{"HTML characters beside nested binary are not escaped", []string{`{"h":"<b>&","f":{"_placeholder":true,"num":0}}`}, []string{"x"}, `{"h":"<b>&","f":"eA=="}`},
+		{"bytes beside nested binary are kept as they came", []string{`{ "b" : "\u00e9", "a":[1.0, {"_placeholder":true,"num":0}] }`}, []string{"x"}, `{ "b" : "\u00e9", "a":[1.0, "eA=="] }`},
+		{"a placeholder with more keys is still a placeholder, as socket.io reads it", []string{`{"x":{"_placeholder":true,"num":0,"more":1}}`}, []string{"x"}, `{"x":"eA=="}`},
+		{"a num written as 0.0 names attachment 0", []string{`[{"_placeholder":true,"num":0.0}]`}, []string{"x"}, `["eA=="]`},
+		{"an object whose flag is not true is kept", []string{`{"x":{"_placeholder":"true","num":9}}`}, []string{"x"}, `{"x":{"_placeholder":"true","num":9}}`},
+		{"what a placeholder holds is not read", []string{`{"_placeholder":true,"num":0,"x":{"_placeholder":true,"num":9}}`, `1`}, []string{"x"}, `["eA==",1]`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,6 +116,9 @@ func TestEncodeArgsRefusesPlaceholdersWithoutAttachments(t *testing.T) {
 		{"a nested placeholder past the attachments", []string{`{"f":{"_placeholder":true,"num":1}}`}},
 		{"a nested placeholder with a negative number", []string{`{"f":{"_placeholder":true,"num":-1}}`}},
 		{"a nested placeholder with a fractional number", []string{`{"f":{"_placeholder":true,"num":0.5}}`}},
+		{"a nested placeholder with more keys past the attachments", []string{`{"f":{"_placeholder":true,"num":1,"more":1}}`}},
+		{"a nested placeholder without a num", []string{`{"f":{"_placeholder":true}}`}},
+		{"a nested placeholder with a string num", []string{`[{"_placeholder":true,"num":"0"}]`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

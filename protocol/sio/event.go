@@ -3,7 +3,6 @@ package sio
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"unicode/utf8"
 )
 
@@ -120,34 +119,4 @@ func unquote(b []byte) (string, error) {
 		return "", fmt.Errorf("%w: %v", ErrBadJSON, err)
 	}
 	return s, nil
-}
-
-// Placeholder is the JSON that stands for binary attachment num inside a
-// packet's payload.
-func Placeholder(num int) []byte {
-	b := append([]byte(nil), `{"_placeholder":true,"num":`...)
-	b = strconv.AppendInt(b, int64(num), 10)
-	return append(b, '}')
-}
-
-// PlaceholderNum reports whether arg is a binary placeholder and which
-// attachment it names: an object whose key "_placeholder" is true and whose
-// key "num" is a non-negative integer, keys matched case-sensitively and
-// other keys ignored, as socket.io's parser reads it.
-func PlaceholderNum(arg []byte) (int, bool) {
-	if jsonKind(arg) != '{' {
-		return 0, false
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(arg, &fields); err != nil {
-		return 0, false
-	}
-	if ph := fields["_placeholder"]; string(ph) != "true" {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(string(fields["num"]), 10, 32)
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	return int(n), true
 }

@@ -303,6 +303,11 @@ func FuzzDecoderDecode(f *testing.F) {
 				t.Fatalf("CONNECT_ERROR %q accepted with data %q", b, p.Data)
 			}
 		}
+		if p.Type.IsBinary() {
+			if err := reconstructRef(p.Data, p.Attachments, nil); err != nil {
+				t.Fatalf("binary packet %q accepted, but socket.io-parser refuses it: %v", b, err)
+			}
+		}
 
 		// The v4 decoder accepts everything the v5 decoder does, the same.
 		if !v4 {
@@ -471,34 +476,96 @@ func FuzzAppendEventData(f *testing.F) {
 
 // placeholderRef is socket.io-parser's reading of a placeholder: an object
 // whose "_placeholder" member is exactly true and whose "num" member is a
-// non-negative integer (the attachment bound is checked by the caller).
-// Keys match exactly, and the last of duplicate keys wins.
+// number (sio also asks for an integer value; the attachment bound is
+// checked by the caller). Keys match exactly, and the last of duplicate
+// keys wins.
 func placeholderRef(b []byte) (int, bool) {
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil || m == nil {
+	if err := json.Unmarshal(b, &m); err != nil || m == nil || sio.ValidJSON(b) != nil {
 		return 0, false
 	}
 	if string(bytes.TrimSpace(m["_placeholder"])) != "true" {
 		return 0, false
 	}
-	num := string(bytes.TrimSpace(m["num"]))
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 0 || n > math.MaxInt32 {
+	n, ok := numRef(m["num"], math.MaxInt32)
+	return n, ok
+}
+
+// numRef reads a placeholder's num as socket.io does (a JSON number, as a
+// float64, 0 <= num < attachments), with sio's one addition: an integer
+// value.
+func numRef(raw json.RawMessage, attachments int) (int, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
 		return 0, false
 	}
-	return int(n), true
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || f != math.Trunc(f) || f < 0 || f >= float64(attachments) {
+		return 0, false
+	}
+	return int(f), true
+}
+
+// reconstructRef walks a binary packet's JSON as socket.io-parser's
+// reconstructPacket does, on encoding/json's reading of it (which keeps the
+// last of duplicate keys, as JSON.parse does). It returns the first illegal
+// placeholder, and replaces each legal one by repl(num) when repl is set.
+func reconstructRef(data []byte, attachments int, repl func(int) any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	_, err := reconstructValue(v, attachments, repl)
+	return err
+}
+
+func reconstructValue(v any, attachments int, repl func(int) any) (any, error) {
+	switch t := v.(type) {
+	case map[string]any:
+		if flag, _ := t["_placeholder"].(bool); flag {
+			num, _ := t["num"].(json.Number)
+			n, ok := numRef(json.RawMessage(num), attachments)
+			if !ok {
+				return nil, errors.New("illegal attachments")
+			}
+			if repl != nil {
+				return repl(n), nil
+			}
+			return v, nil
+		}
+		for k, e := range t {
+			r, err := reconstructValue(e, attachments, repl)
+			if err != nil {
+				return nil, err
+			}
+			t[k] = r
+		}
+	case []any:
+		for i, e := range t {
+			r, err := reconstructValue(e, attachments, repl)
+			if err != nil {
+				return nil, err
+			}
+			t[i] = r
+		}
+	}
+	return v, nil
 }
 
 func FuzzPlaceholderNum(f *testing.F) {
 	for _, s := range []string{`{"_placeholder":true,"num":0}`, `{"num":3,"_placeholder":true}`,
 		` { "_placeholder" : true , "num" : 12 } `, `{"_placeholder":false,"num":0}`, `{"_placeholder":true,"num":-1}`,
-		`{"_placeholder":true,"num":1.5}`, `{"_placeholder":true}`, `[1]`, `"x"`, `{"_placeholder":true,"num":0,"extra":[1]}`} {
+		`{"_placeholder":true,"num":1.5}`, `{"_placeholder":true}`, `[1]`, `"x"`, `{"_placeholder":true,"num":0,"extra":[1]}`,
+		`{"_placeholder":true,"num":1.0}`, `{"\u005fplaceholder":true,"num":2}`, `{"_placeholder":true,"num":1,"num":2}`,
+		`{"_placeholder":true,"num":-0}`, `{"_placeholder":true,"num":1e400}`} {
 		f.Add([]byte(s), 0)
 	}
 	f.Add([]byte(nil), 7)
 	f.Fuzz(func(t *testing.T, b []byte, n int) {
 		if n >= 0 {
-			if got, ok := sio.PlaceholderNum(sio.Placeholder(n)); !ok || got != n {
+			if got, ok := sio.PlaceholderNum(sio.Placeholder(n)); ok != (n <= math.MaxInt32-1) || ok && got != n {
 				t.Fatalf("PlaceholderNum(Placeholder(%d)) = %d, %v", n, got, ok)
 			}
 		}
@@ -509,6 +576,69 @@ func FuzzPlaceholderNum(f *testing.F) {
 		}
 		if ok != wantOK || got != want {
 			t.Fatalf("PlaceholderNum(%q) = %d, %v; socket.io-parser reads %d, %v", b, got, ok, want, wantOK)
+		}
+	})
+}
+
+// FuzzPlaceholders checks CheckPlaceholders and AppendPlaceholders against
+// socket.io-parser's reconstruction, read through encoding/json.
+func FuzzPlaceholders(f *testing.F) {
+	for _, s := range []string{
+		`["m",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`,
+		`["m",{"_placeholder":true,"num":7}]`, `["m",{"a":[{"_placeholder":true,"num":1.0}]}]`,
+		`{"a":{"_placeholder":true,"num":7},"a":1}`, `{"a":1,"a":{"_placeholder":true,"num":7}}`,
+		`{"_placeholder":true,"num":0,"x":{"_placeholder":true,"num":7}}`, `{"\u005fplaceholder":true,"num":9}`,
+		`{"_placeholder":true,"_placeholder":false,"num":9}`, `[{"_placeholder":true}]`, `[1,"x",null]`, `{"a":`,
+	} {
+		f.Add([]byte(s), uint8(2))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, atts uint8) {
+		n := int(atts % 12)
+		in := bytes.Clone(b)
+		err := sio.CheckPlaceholders(b, n)
+		out, aerr := sio.AppendPlaceholders([]byte("pre"), b, n, func(dst []byte, num int) []byte {
+			return append(strconv.AppendQuote(append(dst, `{"bin":`...), "#"+strconv.Itoa(num)), '}') // JSON for these strings
+		})
+		if !bytes.Equal(in, b) {
+			t.Fatalf("the input changed")
+		}
+		if (err == nil) != (aerr == nil) {
+			t.Fatalf("CheckPlaceholders(%q) = %v, AppendPlaceholders: %v", b, err, aerr)
+		}
+		if sio.ValidJSON(b) != nil || !utf8.Valid(b) {
+			if err == nil && sio.ValidJSON(b) != nil {
+				t.Fatalf("CheckPlaceholders(%q) accepts what ValidJSON refuses", b)
+			}
+			return
+		}
+		var want any
+		ref := reconstructRef(b, n, func(num int) any { return map[string]any{"bin": "#" + strconv.Itoa(num)} })
+		if (err == nil) != (ref == nil) {
+			t.Fatalf("CheckPlaceholders(%q, %d) = %v; socket.io-parser: %v", b, n, err, ref)
+		}
+		if err != nil {
+			if !errors.Is(err, sio.ErrBadAttachments) {
+				t.Fatalf("CheckPlaceholders(%q, %d) = %v, want %v", b, n, err, sio.ErrBadAttachments)
+			}
+			return
+		}
+		if !bytes.HasPrefix(out, []byte("pre")) {
+			t.Fatalf("AppendPlaceholders dropped dst: %q", out)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		_ = dec.Decode(&want)
+		want, _ = reconstructValue(want, n, func(num int) any { return map[string]any{"bin": "#" + strconv.Itoa(num)} })
+		var got any
+		dec = json.NewDecoder(bytes.NewReader(out[3:]))
+		dec.UseNumber()
+		if err := dec.Decode(&got); err != nil {
+			t.Fatalf("AppendPlaceholders(%q) = %q is not JSON: %v", b, out[3:], err)
+		}
+		gj, _ := json.Marshal(got)
+		wj, _ := json.Marshal(want)
+		if !bytes.Equal(gj, wj) {
+			t.Fatalf("AppendPlaceholders(%q) = %s; socket.io-parser reads %s", b, gj, wj)
 		}
 	})
 }

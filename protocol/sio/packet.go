@@ -164,6 +164,13 @@ func (d Decoder) check(p *Packet) error {
 			return err
 		}
 		p.Elems = elems
+		if p.Type.IsBinary() {
+			// socket.io closes the connection on a placeholder that names
+			// no attachment ("illegal attachments"); see placeholder.go.
+			if err := CheckPlaceholders(p.Data, p.Attachments); err != nil {
+				return err
+			}
+		}
 	default:
 		if p.Data != nil {
 			if err := ValidJSON(p.Data); err != nil {
