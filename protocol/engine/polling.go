@@ -13,7 +13,7 @@ import (
 
 // openPolling answers a polling handshake with the open packet.
 func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, q map[string][]string, protocol int, ip string) {
-	s := srv.newSession(r, q, protocol, transportPolling, ip)
+	s := srv.newSession(r, q, protocol, transportPolling, ip, nil)
 	if s == nil {
 		srv.release(ip)
 		w.Header().Set("Connection", "close")

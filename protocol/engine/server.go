@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,14 +17,20 @@ import (
 
 // Handler receives a Server's sessions. The Server serializes the calls for
 // one session: OnOpen first, then OnMessage in arrival order, OnClose last.
-// Calls for different sessions run concurrently.
+// Every session gets exactly one OnOpen and one OnClose, in that order,
+// whatever races its handshake (Server.Close, the heartbeat, a failed
+// write): state set up in OnOpen is always there in OnClose. Calls for
+// different sessions run concurrently.
 type Handler interface {
-	// OnOpen is called once the handshake is written.
+	// OnOpen is called once, after the handshake is written (or failed
+	// to be) and before any other call for s. The session may already be
+	// closed: its Send then returns ErrClosed, and OnClose follows.
 	OnOpen(s *Session)
-	// OnMessage is called for each message packet. data is only valid
-	// during the call.
+	// OnMessage is called for each message packet, between OnOpen and
+	// OnClose. data is only valid during the call.
 	OnMessage(s *Session, data []byte, binary bool)
-	// OnClose is called once, after the transport is gone.
+	// OnClose is called once, after OnOpen has returned and the transport
+	// is gone.
 	OnClose(s *Session, reason Reason)
 }
 
@@ -284,17 +291,19 @@ func isUpgrade(r *http.Request) bool {
 	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
 }
 
-// newSession registers a session from ip, whose place admit took, and
-// starts its heartbeat. The caller writes the handshake next, then calls
-// open. It returns nil once Close has begun; the caller then gives the
-// place back.
-func (srv *Server) newSession(r *http.Request, q map[string][]string, protocol int, kind transportKind, ip string) *Session {
+// newSession registers a session from ip, whose place admit took, on conn
+// (nil for polling), and starts its heartbeat. The caller writes the
+// handshake next, then must call open, whatever happened to the session
+// meanwhile. It returns nil once Close has begun; the caller then gives
+// the place back.
+func (srv *Server) newSession(r *http.Request, q map[string][]string, protocol int, kind transportKind, ip string, conn net.Conn) *Session {
 	s := &Session{
 		srv:       srv,
 		id:        ids.New(),
 		ip:        ip,
 		protocol:  protocol,
 		transport: kind,
+		conn:      conn,
 		handshake: Handshake{
 			RemoteAddr: r.RemoteAddr,
 			Query:      keptQuery(q),
@@ -305,11 +314,17 @@ func (srv *Server) newSession(r *http.Request, q map[string][]string, protocol i
 	if kind == transportPolling {
 		s.pollWake = make(chan struct{}, 1)
 	}
+	// The handler's lock is held from before the session is visible until
+	// open has called OnOpen: once registered, the session can be closed
+	// (by Close, its heartbeat, a failed write), and its OnClose, which
+	// takes this lock, must wait for OnOpen.
+	s.inMu.Lock()
 	// Registering under mu with closing checked means Close either sees
 	// the session or the session is never made.
 	srv.mu.Lock()
 	if srv.closing.Load() {
 		srv.mu.Unlock()
+		s.inMu.Unlock()
 		return nil
 	}
 	srv.sessions[s.id] = s
@@ -321,11 +336,11 @@ func (srv *Server) newSession(r *http.Request, q map[string][]string, protocol i
 	return s
 }
 
-// open hands a new session to the handler.
+// open hands a new session to the handler and lets its other calls in:
+// newSession took the handler's lock.
 func (s *Session) open() {
-	s.inMu.Lock()
+	defer s.inMu.Unlock()
 	s.srv.handler.OnOpen(s)
-	s.inMu.Unlock()
 }
 
 // handshakeJSON is the open packet's payload.

@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"context"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 func TestAtFrameBoundary(t *testing.T) {
@@ -19,3 +23,65 @@ func TestAtFrameBoundary(t *testing.T) {
 		}
 	}
 }
+
+// A session that closes between its registration and open() (Server.Close
+// racing the handshake, or a websocket whose open frame fails to write)
+// still gets OnOpen before OnClose: the layer above sets up its state in
+// OnOpen and finds it in OnClose.
+func TestASessionClosedBeforeItOpensGetsOnOpenFirst(t *testing.T) {
+	t.Parallel()
+	calls := make(chan string, 2)
+	srv, err := NewServer(Config{}, handlerFuncs{
+		open:  func(*Session) { calls <- "open" },
+		close: func(*Session, Reason) { calls <- "close" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/engine.io/?EIO=4&transport=polling", nil)
+	s := srv.newSession(r, r.URL.Query(), 4, transportPolling, "192.0.2.1", nil)
+	if s == nil {
+		t.Fatal("newSession refused a session on an open server")
+	}
+	srv.admitted.total++ // the place admit would have taken
+	closed := make(chan error, 1)
+	go func() { closed <- srv.Close(context.Background()) }()
+	// Once Close has closed the session, give its OnClose the time it
+	// would take to run, if it were allowed to.
+	isClosed := func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.closed
+	}
+	for i := 0; i < 5000 && !isClosed(); i++ {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case c := <-calls:
+		t.Fatalf("%s called before the session's open()", c)
+	case <-time.After(50 * time.Millisecond):
+	}
+	s.open()
+	for _, want := range []string{"open", "close"} {
+		select {
+		case c := <-calls:
+			if c != want {
+				t.Fatalf("got %s, want %s", c, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no %s", want)
+		}
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+}
+
+type handlerFuncs struct {
+	open  func(*Session)
+	close func(*Session, Reason)
+}
+
+func (h handlerFuncs) OnOpen(s *Session)                 { h.open(s) }
+func (handlerFuncs) OnMessage(*Session, []byte, bool)    {}
+func (h handlerFuncs) OnClose(s *Session, reason Reason) { h.close(s, reason) }

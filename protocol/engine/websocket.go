@@ -55,14 +55,13 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q map[s
 		_ = conn.Close()
 		return
 	}
-	s := srv.newSession(r, q, protocol, transportWebSocket, ip)
+	s := srv.newSession(r, q, protocol, transportWebSocket, ip, conn)
 	if s == nil {
 		srv.release(ip)
 		srv.wg.Done()
 		_ = conn.Close()
 		return
 	}
-	s.conn = conn
 	open := append([]byte{'0'}, srv.handshakeJSON(s.id, false)...)
 	s.wmu.Lock()
 	_ = conn.SetWriteDeadline(time.Now().Add(srv.cfg.WriteTimeout))
