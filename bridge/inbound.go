@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 
@@ -16,7 +17,9 @@ const (
 )
 
 // onClientEvent publishes a client's event per its --inbound rule, or
-// requests when the client wants an acknowledgement. It runs on the
+// requests when the client wants an acknowledgement. The rule decides
+// first whether this socket may emit it (claims, the identity's emit list)
+// and to which subject (claims in the subject). It runs on the
 // client's read goroutine, so requests go to their own goroutine.
 func (b *Bridge) onClientEvent(s *socketio.Socket, ev *socketio.Event) {
 	rule, ok := b.inbound.Lookup(ev.Name)
@@ -25,6 +28,15 @@ func (b *Bridge) onClientEvent(s *socketio.Socket, ev *socketio.Event) {
 		b.log.Debug("client event has no --inbound rule; not published", "event", ev.Name, "sid", s.ID())
 		if ev.WantsAck() {
 			_ = ev.Ack(errorData("event %q is not mapped to a NATS subject", ev.Name))
+		}
+		return
+	}
+	subject, err := rule.Authorize(identityOf(s))
+	if err != nil {
+		b.stats.BadInbound.Add(1)
+		b.log.Debug("client event refused by its --inbound rule", "event", ev.Name, "sid", s.ID(), "rule", rule.String(), "err", err)
+		if ev.WantsAck() {
+			_ = ev.Ack(errorData("%s", strings.TrimPrefix(err.Error(), ErrEmitRefused.Error()+": ")))
 		}
 		return
 	}
@@ -37,12 +49,12 @@ func (b *Bridge) onClientEvent(s *socketio.Socket, ev *socketio.Event) {
 		}
 		return
 	}
-	msg := &nats.Msg{Subject: rule.Subject, Data: body, Header: nats.Header{}}
+	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
 	msg.Header.Set(HeaderSocket, s.ID())
 	msg.Header.Set(HeaderEvent, ev.Name)
 	if !ev.WantsAck() {
 		if err := b.nc.PublishMsg(msg); err != nil {
-			b.publishFailed(rule.Subject, ev.Name, err)
+			b.publishFailed(subject, ev.Name, err)
 			return
 		}
 		b.stats.Published.Add(1)
@@ -67,7 +79,7 @@ func (b *Bridge) onClientEvent(s *socketio.Socket, ev *socketio.Event) {
 				b.stats.BufferFull.Add(1)
 				b.outageDropped.Add(1)
 			}
-			_ = ev.Ack(b.requestError(rule.Subject, err))
+			_ = ev.Ack(b.requestError(subject, err))
 			return
 		}
 		data, _ := DecodePayload(reply.Data)

@@ -167,7 +167,11 @@ func TestMappingMatch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			route, rule, ok := m.Match(tc.subject)
+			route, rule, err := m.Match(tc.subject)
+			if err != nil {
+				t.Fatalf("Match(%q): %v", tc.subject, err)
+			}
+			ok := rule != nil
 			if tc.event == "" {
 				if ok {
 					t.Fatalf("Match(%q) = %+v by %q, want no match", tc.subject, route, rule.Pattern)
@@ -186,7 +190,10 @@ func TestMappingMatch(t *testing.T) {
 			}
 			// RouteFor agrees: the owning rule routes the subject, every other rule declines it.
 			for i, r := range m.Rules() {
-				got, ok := m.RouteFor(r, tc.subject)
+				got, ok, err := m.Route(r, tc.subject)
+				if err != nil {
+					t.Errorf("Route(rule %d %q, %q): %v", i, r.Pattern, tc.subject, err)
+				}
 				if i == tc.rule && (!ok || got != want) {
 					t.Errorf("RouteFor(rule %d %q, %q) = %+v, %v; want %+v, true", i, r.Pattern, tc.subject, got, ok, want)
 				}
@@ -224,106 +231,6 @@ func TestRuleMatches(t *testing.T) {
 	}
 }
 
-func TestParseInboundRule(t *testing.T) {
-	tests := []struct {
-		name    string
-		value   string
-		want    bridge.InboundRule
-		is      error
-		errText []string
-	}{
-		{name: "the guide's event maps to a subject", value: "taskAssigned=tasks.assigned",
-			want: bridge.InboundRule{Event: "taskAssigned", Subject: "tasks.assigned"}},
-		{name: "white space around either side is trimmed", value: " taskAssigned = tasks.assigned ",
-			want: bridge.InboundRule{Event: "taskAssigned", Subject: "tasks.assigned"}},
-		{name: "an event name may contain punctuation", value: "task:assign=tasks.assign",
-			want: bridge.InboundRule{Event: "task:assign", Subject: "tasks.assign"}},
-		{name: "a value with no '=' is refused", value: "taskAssigned", is: bridge.ErrBadRule,
-			errText: []string{`--inbound "taskAssigned"`, "EVENT=SUBJECT", "no '='"}},
-		{name: "an empty event is refused", value: "=tasks.assigned", is: bridge.ErrBadRule,
-			errText: []string{`--inbound "=tasks.assigned"`, "event (left of '=')", "is empty"}},
-		{name: "an empty subject is refused", value: "taskAssigned=", is: bridge.ErrBadRule,
-			errText: []string{`--inbound "taskAssigned="`, "subject (right of '=')", "is empty"}},
-		{name: "a star wildcard subject is refused", value: "taskAssigned=tasks.*", is: bridge.ErrBadSubject,
-			errText: []string{`--inbound "taskAssigned=tasks.*"`, `subject "tasks.*"`, "publish subject must be literal"}},
-		{name: "a full wildcard subject is refused", value: "taskAssigned=tasks.>", is: bridge.ErrBadSubject,
-			errText: []string{`--inbound "taskAssigned=tasks.>"`, `subject "tasks.>"`, "publish subject must be literal"}},
-		{name: "a subject with an empty token is refused", value: "taskAssigned=tasks..x", is: bridge.ErrBadSubject,
-			errText: []string{`--inbound "taskAssigned=tasks..x"`, `subject "tasks..x"`, "token 2 is empty"}},
-		{name: "a reserved event name is refused", value: "connect=tasks.connect", is: bridge.ErrBadRule,
-			errText: []string{`--inbound "connect=tasks.connect"`, `event "connect"`, "reserved"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := bridge.ParseInboundRule(tc.value)
-			if tc.is == nil {
-				if err != nil || got != tc.want {
-					t.Fatalf("ParseInboundRule(%q) = %+v, %v; want %+v", tc.value, got, err, tc.want)
-				}
-				return
-			}
-			if !errors.Is(err, tc.is) {
-				t.Fatalf("ParseInboundRule(%q) error = %v, want one wrapping %q", tc.value, err, tc.is)
-			}
-			for _, w := range tc.errText {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("ParseInboundRule(%q) error %q does not say %q", tc.value, err, w)
-				}
-			}
-		})
-	}
-}
-
-func TestNewInbound(t *testing.T) {
-	t.Run("rules are looked up by event and kept in order", func(t *testing.T) {
-		in, err := bridge.NewInbound([]string{"taskAssigned=tasks.assigned", "ask=svc.ask"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r, ok := in.Lookup("ask"); !ok || r.Subject != "svc.ask" {
-			t.Errorf(`Lookup("ask") = %+v, %v`, r, ok)
-		}
-		if r, ok := in.Lookup("unknown"); ok {
-			t.Errorf(`Lookup("unknown") = %+v, want no rule`, r)
-		}
-		rules := in.Rules()
-		if len(rules) != 2 || rules[0].Event != "taskAssigned" || rules[1].Event != "ask" {
-			t.Errorf("Rules() = %+v, want them in the order given", rules)
-		}
-	})
-	t.Run("no rules is a valid, empty set", func(t *testing.T) {
-		in, err := bridge.NewInbound(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := in.Lookup("taskAssigned"); ok {
-			t.Error("an empty Inbound found a rule")
-		}
-	})
-	t.Run("an event mapped twice is refused, naming both subjects", func(t *testing.T) {
-		_, err := bridge.NewInbound([]string{"ask=svc.a", "ask=svc.b"})
-		if !errors.Is(err, bridge.ErrBadRule) {
-			t.Fatalf("err = %v, want ErrBadRule", err)
-		}
-		for _, w := range []string{`--inbound "ask=svc.b"`, `"svc.a"`, "already mapped"} {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("error %q does not say %q", err, w)
-			}
-		}
-	})
-	t.Run("every bad rule is reported at once", func(t *testing.T) {
-		_, err := bridge.NewInbound([]string{"a=", "=b", "c=d.*"})
-		if err == nil {
-			t.Fatal("NewInbound accepted bad rules")
-		}
-		for _, v := range []string{"a=", "=b", "c=d.*"} {
-			if !strings.Contains(err.Error(), fmt.Sprintf("--inbound %q", v)) {
-				t.Errorf("error %q does not name --inbound %q", err, v)
-			}
-		}
-	})
-}
-
 func ExampleMapping_Match() {
 	m, err := bridge.NewMapping([]string{
 		"tasks.assigned=newTaskAssigned",
@@ -334,8 +241,8 @@ func ExampleMapping_Match() {
 		panic(err)
 	}
 	for _, subject := range []string{"tasks.assigned", "tasks.done", "tasks.a.b", "users.new"} {
-		route, rule, ok := m.Match(subject)
-		if !ok {
+		route, rule, _ := m.Match(subject)
+		if rule == nil {
 			fmt.Printf("%s: no rule\n", subject)
 			continue
 		}
@@ -403,14 +310,18 @@ func FuzzParseRule(f *testing.F) {
 			}
 			return
 		}
-		subject, event, _ := strings.Cut(value, "=")
+		subject, rhs, _ := strings.Cut(value, "=")
+		event, _, _ := strings.Cut(rhs, "@")
 		if r.Pattern != strings.TrimSpace(subject) || r.Event != strings.TrimSpace(event) {
 			t.Fatalf("ParseRule(%q) = {%q, %q}", value, r.Pattern, r.Event)
 		}
-		// A rule reparsed from its own parts is the same rule.
-		again, err := bridge.ParseRule(r.Pattern + "=" + r.Event)
-		if err != nil || again.Pattern != r.Pattern || again.Event != r.Event {
-			t.Fatalf("reparsing %q=%q: %+v, %v", r.Pattern, r.Event, again, err)
+		if strings.Contains(r.Event, "@") {
+			t.Fatalf("ParseRule(%q): event %q keeps the '@' that starts the target", value, r.Event)
+		}
+		// A rule reparsed from its own String is the same rule.
+		again, err := bridge.ParseRule(r.String())
+		if err != nil || again.Pattern != r.Pattern || again.Event != r.Event || again.Namespace != r.Namespace || again.Room != r.Room {
+			t.Fatalf("reparsing %q (from %q): %+v, %v; want %+v", r.String(), value, again, err, r)
 		}
 		// A subject built from the pattern matches, with no placeholder left.
 		m, err := bridge.NewMapping([]string{value})
@@ -421,9 +332,9 @@ func FuzzParseRule(f *testing.F) {
 		if !m.Rules()[0].Matches(s) {
 			t.Fatalf("rule %q does not match %q", r.Pattern, s)
 		}
-		route, _, ok := m.Match(s)
-		if !ok {
-			t.Fatalf("Match(%q) with rule %q: no match", s, r.Pattern)
+		route, matched, err := m.Match(s)
+		if matched == nil || err != nil {
+			t.Fatalf("Match(%q) with rule %q: no match (%v)", s, r.Pattern, err)
 		}
 		if !strings.Contains(r.Event, "{") && route.Event != r.Event {
 			t.Fatalf("literal event %q rendered as %q", r.Event, route.Event)
@@ -455,7 +366,11 @@ func FuzzRouteFor(f *testing.F) {
 			subjects = append(subjects, subject)
 		}
 		for i, s := range subjects {
-			route, owner, ok := m.Match(s)
+			route, owner, err := m.Match(s)
+			if err != nil {
+				t.Fatalf("Match(%q): %v", s, err)
+			}
+			ok := owner != nil
 			if i < 3 {
 				// A subject built from rule i's pattern is matched by rule i or an earlier rule.
 				if !ok {
@@ -468,7 +383,10 @@ func FuzzRouteFor(f *testing.F) {
 			// RouteFor agrees with Match on which rule owns the subject.
 			owners := 0
 			for _, r := range m.Rules() {
-				got, mine := m.RouteFor(r, s)
+				got, mine, err := m.Route(r, s)
+				if err != nil {
+					t.Fatalf("Route(%q, %q): %v", r.Pattern, s, err)
+				}
 				if !mine {
 					continue
 				}
