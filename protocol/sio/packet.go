@@ -52,8 +52,9 @@ const NoID int64 = -1
 // JavaScript number holds exactly (2^53-1).
 const MaxID int64 = 1<<53 - 1
 
-// DefaultMaxAttachments bounds the attachments one packet may announce.
-const DefaultMaxAttachments = 64
+// DefaultMaxAttachments bounds the attachments one packet may announce:
+// socket.io-parser's default maxAttachments.
+const DefaultMaxAttachments = 10
 
 // Packet is one Socket.IO packet: the text part of an Engine.IO message.
 // Data is the raw JSON payload (nil when absent) and aliases the decoded

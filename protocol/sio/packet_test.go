@@ -76,8 +76,8 @@ func TestDecoderDecode(t *testing.T) {
 		{name: "a BINARY_ACK carries its count, id and array", in: `62-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`,
 			want: want{typ: sio.BinaryAck, nsp: "/", id: 789, atts: 2, data: `[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`}},
 		{name: "a BINARY_EVENT with no attachment is accepted", in: `50-["x"]`, want: want{typ: sio.BinaryEvent, nsp: "/", id: sio.NoID, data: `["x"]`}},
-		{name: "a BINARY_EVENT may announce the default maximum", in: `564-["x"]`, want: want{typ: sio.BinaryEvent, nsp: "/", id: sio.NoID, atts: 64, data: `["x"]`}},
-		{name: "a BINARY_EVENT past the attachment bound is refused", in: `565-["x"]`, wantErr: sio.ErrBadAttachments},
+		{name: "a BINARY_EVENT may announce the default maximum, socket.io's 10", in: `510-["x"]`, want: want{typ: sio.BinaryEvent, nsp: "/", id: sio.NoID, atts: 10, data: `["x"]`}},
+		{name: "a BINARY_EVENT past the attachment bound is refused", in: `511-["x"]`, wantErr: sio.ErrBadAttachments},
 		{name: "a BINARY_EVENT count of five digits is refused", in: `500001-["x"]`, wantErr: sio.ErrBadAttachments},
 		{name: "a BINARY_EVENT without its count is refused", in: `5["x"]`, wantErr: sio.ErrBadAttachments},
 		{name: "a BINARY_EVENT without the dash is refused", in: `51["x"]`, wantErr: sio.ErrBadAttachments},
@@ -134,7 +134,7 @@ func TestDecoderMaxAttachments(t *testing.T) {
 		{name: "a count at a lower bound is accepted", max: 2, in: `52-["x"]`, ok: true},
 		{name: "a count past a lower bound is refused", max: 2, in: `53-["x"]`, ok: false},
 		{name: "a raised bound accepts four-digit counts", max: 9999, in: `59999-["x"]`, ok: true},
-		{name: "zero means the default bound", max: 0, in: `565-["x"]`, ok: false},
+		{name: "zero means the default bound", max: 0, in: `511-["x"]`, ok: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -133,9 +133,9 @@ func (c *rawClient) next() (string, bool, error) {
 	return string(b), op == ws.OpBinary, err
 }
 
-// closed reads until the server ends the connection and returns the text
-// messages it sent first. It fails the test if the connection stays open
-// for rawWait.
+// closed reads until the server ends the connection, answering pings, and
+// returns the other text messages it sent first. It fails the test if the
+// connection stays open for rawWait.
 func (c *rawClient) closed() []string {
 	c.t.Helper()
 	var got []string
@@ -148,7 +148,10 @@ func (c *rawClient) closed() []string {
 			}
 			return got
 		}
-		if !binary {
+		switch {
+		case !binary && msg == "2":
+			_ = wsutil.WriteClientText(c.conn, []byte("3"))
+		case !binary:
 			got = append(got, msg)
 		}
 	}

@@ -26,6 +26,12 @@ const (
 	// ReasonConnectTimeout closes an Engine.IO session that did not join a
 	// namespace within Config.ConnectTimeout.
 	ReasonConnectTimeout Reason = "connect timeout"
+	// ReasonAttachmentsTooLarge closes a session whose binary packet's
+	// attachments together passed Config.MaxAttachmentBytes.
+	ReasonAttachmentsTooLarge Reason = "attachments too large"
+	// ReasonAttachmentTimeout closes a session whose binary packet's
+	// attachments did not all arrive within Config.AttachmentTimeout.
+	ReasonAttachmentTimeout Reason = "attachment timeout"
 )
 
 // ConnectError refuses a namespace connection. A Middleware returns it to

@@ -18,6 +18,15 @@ import (
 	"github.com/natsock/natsock/protocol/sio"
 )
 
+// The defaults of Config, applied to its zero fields. Where a default
+// derives from the engine's settings, the field's comment says how.
+const (
+	// DefaultConnectTimeout is socket.io's connectTimeout.
+	DefaultConnectTimeout = 45 * time.Second
+	// DefaultMaxAttachments is socket.io-parser's maxAttachments.
+	DefaultMaxAttachments = sio.DefaultMaxAttachments
+)
+
 // Config configures a Server. Zero fields take the defaults named.
 type Config struct {
 	// Engine configures the Engine.IO layer (heartbeats, transports,
@@ -26,11 +35,27 @@ type Config struct {
 	Engine engine.Config
 	// ConnectTimeout is the time a client has, after the Engine.IO
 	// handshake, to join a namespace (send CONNECT); past it the session
-	// is closed with ReasonConnectTimeout. Zero means 45s.
+	// is closed with ReasonConnectTimeout. Zero means
+	// DefaultConnectTimeout (45s).
 	ConnectTimeout time.Duration
-	// MaxAttachments bounds the binary attachments of one packet. Zero
-	// means sio.DefaultMaxAttachments.
+	// MaxAttachments bounds the binary attachments one packet may
+	// announce; a packet announcing more closes the session with
+	// ReasonParseError, as socket.io does. Zero means
+	// DefaultMaxAttachments (10).
 	MaxAttachments int
+	// MaxAttachmentBytes bounds the bytes of one binary packet's
+	// attachments together, which the server holds until the last one
+	// arrives; past it the session is closed with
+	// ReasonAttachmentsTooLarge. Zero means the engine's MaxPayload (so a
+	// packet's attachments together may be as large as one message;
+	// socket.io bounds each attachment alone by its maxHttpBufferSize).
+	MaxAttachmentBytes int
+	// AttachmentTimeout bounds the time from a binary packet's text to its
+	// last attachment; past it the session is closed with
+	// ReasonAttachmentTimeout. Zero means the engine's PingInterval plus
+	// PingTimeout (the window in which a live client answers a ping;
+	// socket.io has no such bound).
+	AttachmentTimeout time.Duration
 	// Logger receives the server's logs. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -58,6 +83,12 @@ func (c Config) Validate() error {
 	if c.MaxAttachments < 0 {
 		errs = append(errs, fmt.Errorf("%w: MaxAttachments must not be negative", ErrConfig))
 	}
+	if c.MaxAttachmentBytes < 0 {
+		errs = append(errs, fmt.Errorf("%w: MaxAttachmentBytes must not be negative", ErrConfig))
+	}
+	if c.AttachmentTimeout < 0 {
+		errs = append(errs, fmt.Errorf("%w: AttachmentTimeout must not be negative", ErrConfig))
+	}
 	if err := c.Engine.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -70,7 +101,10 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = 45 * time.Second
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	if cfg.MaxAttachments == 0 {
+		cfg.MaxAttachments = DefaultMaxAttachments
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -84,6 +118,13 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	srv.eng = eng
+	ecfg := eng.Config() // with the engine's defaults filled in
+	if srv.cfg.MaxAttachmentBytes == 0 {
+		srv.cfg.MaxAttachmentBytes = ecfg.MaxPayload
+	}
+	if srv.cfg.AttachmentTimeout == 0 {
+		srv.cfg.AttachmentTimeout = ecfg.PingInterval + ecfg.PingTimeout
+	}
 	srv.Of("/")
 	return srv, nil
 }
@@ -135,8 +176,15 @@ type conn struct {
 	closed    bool
 	connTimer timers.Timer
 
-	partial     *sio.Packet // a binary packet waiting for attachments
-	attachments [][]byte
+	// A binary packet waiting for its attachments. partial, attachments
+	// and partialBytes belong to OnMessage (which the engine serializes);
+	// partialDue, under mu, is when the attachments are late (zero when
+	// none are due), for partialTimer.
+	partial      *sio.Packet
+	attachments  [][]byte
+	partialBytes int
+	partialDue   time.Time
+	partialTimer timers.Timer
 }
 
 type handler struct{ srv *Server }
@@ -159,6 +207,7 @@ func (h handler) OnOpen(sess *engine.Session) {
 		}
 	})
 	h.srv.eng.Wheel().After(&c.connTimer, h.srv.cfg.ConnectTimeout)
+	c.partialTimer.Init(c.onPartialTimer)
 	if sess.Protocol() == 3 {
 		// socket.io v2 clients join "/" without asking.
 		c.connect("/", nil)
@@ -172,10 +221,18 @@ func (h handler) OnMessage(sess *engine.Session, data []byte, binary bool) {
 			c.fail("binary message without a packet announcing it", nil)
 			return
 		}
+		c.partialBytes += len(data)
+		if c.partialBytes > h.srv.cfg.MaxAttachmentBytes {
+			c.endPartial()
+			h.srv.cfg.Logger.Debug("binary attachments past MaxAttachmentBytes, closing", "sid", sess.ID(),
+				"remote", sess.Handshake().RemoteAddr, "bytes", c.partialBytes, "max", h.srv.cfg.MaxAttachmentBytes)
+			sess.CloseWith(engine.Reason(ReasonAttachmentsTooLarge))
+			return
+		}
 		c.attachments = append(c.attachments, data)
 		if len(c.attachments) == c.partial.Attachments {
 			p, atts := *c.partial, c.attachments
-			c.partial, c.attachments = nil, nil
+			c.endPartial()
 			c.dispatch(p, atts)
 		}
 		return
@@ -191,9 +248,37 @@ func (h handler) OnMessage(sess *engine.Session, data []byte, binary bool) {
 	}
 	if p.Type.IsBinary() && p.Attachments > 0 {
 		c.partial = &p
+		due := time.Now().Add(h.srv.cfg.AttachmentTimeout)
+		c.mu.Lock()
+		c.partialDue = due
+		c.mu.Unlock()
+		h.srv.eng.Wheel().Schedule(&c.partialTimer, due)
 		return
 	}
 	c.dispatch(p, nil)
+}
+
+// endPartial forgets the binary packet waiting for attachments.
+func (c *conn) endPartial() {
+	c.partial, c.attachments, c.partialBytes = nil, nil, 0
+	c.mu.Lock()
+	c.partialDue = time.Time{}
+	c.mu.Unlock()
+	c.srv.eng.Wheel().Stop(&c.partialTimer)
+}
+
+// onPartialTimer closes the session if a binary packet's attachments are
+// still due at their deadline.
+func (c *conn) onPartialTimer() {
+	c.mu.Lock()
+	due := c.partialDue
+	c.mu.Unlock()
+	if due.IsZero() || time.Now().Before(due) {
+		return // completed, or a later packet's deadline: rescheduled
+	}
+	c.srv.cfg.Logger.Debug("binary attachments not complete within AttachmentTimeout, closing", "sid", c.sess.ID(),
+		"remote", c.sess.Handshake().RemoteAddr, "timeout", c.srv.cfg.AttachmentTimeout)
+	c.sess.CloseWith(engine.Reason(ReasonAttachmentTimeout))
 }
 
 func (h handler) OnClose(sess *engine.Session, reason engine.Reason) {
@@ -204,6 +289,7 @@ func (h handler) OnClose(sess *engine.Session, reason engine.Reason) {
 	c.sockets = nil
 	c.mu.Unlock()
 	h.srv.eng.Wheel().Stop(&c.connTimer)
+	h.srv.eng.Wheel().Stop(&c.partialTimer)
 	for _, s := range socks {
 		if s.teardown() {
 			s.ns.notifyDisconnect(s, Reason(reason))
