@@ -15,10 +15,14 @@ type client struct {
 	// foreign counts Socket.IO EVENT frames that were not this run's
 	// messages (another event, another run's, or not a message at all).
 	foreign uint64
-	last    int64 // when the last event frame arrived, on the run's clock
-	hist    Histogram
-	seq     seqTracker
-	err     error // why the connection ended, unless the run closed it
+	// user is the client's user in a targeted run (userID), 0 otherwise.
+	user uint64
+	// misdelivered counts this run's targeted messages for another user.
+	misdelivered uint64
+	last         int64 // when the last event frame arrived, on the run's clock
+	hist         Histogram
+	seq          seqTracker
+	err          error // why the connection ended, unless the run closed it
 }
 
 // packet kinds a client acts on.
@@ -32,6 +36,43 @@ const (
 	packetConnect                 // the Socket.IO CONNECT answer: 40 or 40{...}
 	packetConnectError            // the Socket.IO CONNECT_ERROR answer: 44{...}
 )
+
+// setUp readies client i of the run for the messages it will count.
+func (c *client) setUp(rs *runState, i int) {
+	if rs.cfg.Scenario != ScenarioTargeted {
+		c.seq = newSeqTracker(rs.cfg.Messages)
+		return
+	}
+	// A user's messages arrive in order on its own subject, so the
+	// tracker needs to cover only a few times the user's expected share.
+	c.user = userID(i)
+	share := rs.cfg.Messages / rs.cfg.Clients
+	c.seq = newSeqTracker(min(rs.cfg.Messages, 4*share+64))
+}
+
+// event counts one Socket.IO EVENT: one of the run's messages (in a
+// targeted run, only one for the client's own user), a message for
+// another user, or a foreign frame.
+func (c *client) event(p []byte, now int64, prefix []byte) {
+	seq, ts, rest, ok := parseEventRest(p, prefix)
+	if ok && c.user != 0 {
+		var to uint64
+		if to, ok = parseTarget(rest); ok && to != c.user {
+			c.misdelivered++
+			return
+		}
+	}
+	if !ok {
+		c.foreign++
+		return
+	}
+	c.frames++
+	c.last = now
+	c.hist.Record(time.Duration(now - ts))
+	if c.seq.observe(seq) {
+		c.got.Add(1)
+	}
+}
 
 // packet handles one Engine.IO packet in text form (or its first bytes,
 // when it is longer than the read buffer) that arrived at now on the
@@ -47,16 +88,7 @@ func (c *client) packet(p []byte, now int64, prefix []byte) packetKind {
 		}
 		switch p[1] {
 		case '2':
-			if seq, ts, ok := parseEvent(p, prefix); ok {
-				c.frames++
-				c.last = now
-				c.hist.Record(time.Duration(now - ts))
-				if c.seq.observe(seq) {
-					c.got.Add(1)
-				}
-			} else {
-				c.foreign++
-			}
+			c.event(p, now, prefix)
 			return packetEvent
 		case '0':
 			return packetConnect

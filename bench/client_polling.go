@@ -30,7 +30,7 @@ type pollClient struct {
 // dialPolling opens a polling session and joins the root namespace.
 func dialPolling(ctx context.Context, rs *runState, i int) (*pollClient, error) {
 	c := &pollClient{rs: rs, i: i, buf: make([]byte, rs.cfg.ReadBuffer)}
-	c.seq = newSeqTracker(rs.cfg.Messages)
+	c.setUp(rs, i)
 	conn, err := rs.dialer.dial(ctx, i)
 	if err != nil {
 		return nil, err
@@ -64,7 +64,11 @@ func (c *pollClient) join(ctx context.Context) error {
 	}
 	c.query = base + "&sid=" + open.SID
 	c.get = []byte("GET " + c.query + " HTTP/1.1\r\nHost: " + c.rs.host + "\r\n\r\n")
-	if err := c.post(ctx, "40"); err != nil {
+	connect, err := c.rs.connectPacket(c.i)
+	if err != nil {
+		return err
+	}
+	if err := c.post(ctx, connect); err != nil {
 		return fmt.Errorf("sending CONNECT: %w", err)
 	}
 	for {

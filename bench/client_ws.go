@@ -14,8 +14,7 @@ import (
 
 var (
 	// Client frames are masked; one key for all of them is allowed.
-	wsConnectFrame = appendClientFrame(nil, opText, []byte("40"))
-	wsPongFrame    = appendClientFrame(nil, opText, []byte("3"))
+	wsPongFrame = appendClientFrame(nil, opText, []byte("3"))
 )
 
 // peekLen is how much of a frame larger than the read buffer a client
@@ -44,22 +43,23 @@ func dialWS(ctx context.Context, rs *runState, i int) (*wsClient, error) {
 		return nil, err
 	}
 	c := &wsClient{rs: rs, conn: conn, buf: make([]byte, rs.cfg.ReadBuffer)}
-	c.seq = newSeqTracker(rs.cfg.Messages)
+	c.setUp(rs, i)
 	if br != nil {
 		// The open packet may have come with the handshake's answer.
 		early, _ := br.Peek(br.Buffered())
 		c.w = copy(c.buf, early)
 		ws.PutReader(br)
 	}
-	if err := c.join(ctx, rs); err != nil {
+	if err := c.join(ctx, rs, i); err != nil {
 		_ = conn.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
-// join reads the open packet, sends CONNECT and waits for its answer.
-func (c *wsClient) join(ctx context.Context, rs *runState) error {
+// join reads the open packet, sends client i's CONNECT and waits for its
+// answer.
+func (c *wsClient) join(ctx context.Context, rs *runState, i int) error {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.conn.SetDeadline(dl)
 	}
@@ -71,7 +71,11 @@ func (c *wsClient) join(ctx context.Context, rs *runState) error {
 	if op != opText || !bytes.HasPrefix(p, []byte("0{")) {
 		return fmt.Errorf("%w: the open packet is %q", ErrProtocol, trim(p))
 	}
-	if _, err := c.conn.Write(wsConnectFrame); err != nil {
+	connect, err := rs.connectPacket(i)
+	if err != nil {
+		return err
+	}
+	if _, err := c.conn.Write(appendClientFrame(nil, opText, []byte(connect))); err != nil {
 		return err
 	}
 	for {

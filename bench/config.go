@@ -18,6 +18,17 @@ const (
 	TransportPolling   = "polling"
 )
 
+// Scenarios: who each message is for.
+const (
+	// ScenarioBroadcast publishes every message to Config.Subject, for
+	// every client.
+	ScenarioBroadcast = "broadcast"
+	// ScenarioTargeted gives every client a user of its own and publishes
+	// each message to one user, chosen at random, on
+	// Config.Subject.<user>, for that user's client alone.
+	ScenarioTargeted = "targeted"
+)
+
 // Config is one bench run. Zero fields take the default their comment
 // names; Run fills them, and Validate reports every problem at once.
 type Config struct {
@@ -46,6 +57,17 @@ type Config struct {
 	// grow with the interval. Zero means 200us; negative means no sleep.
 	ReadInterval time.Duration
 
+	// Scenario is who each message is for: ScenarioBroadcast, every
+	// client, or ScenarioTargeted, one user's client. Zero means
+	// ScenarioBroadcast.
+	Scenario string
+	// JWTSecret, when set, makes every client present an HS256 JWT
+	// signed with it, whose "sub" claim is the client's user id (client
+	// i is user i+1), in its CONNECT auth payload {"token": ...}. A
+	// targeted run needs it: the token is how the server learns whose
+	// client it is.
+	JWTSecret string
+
 	// Messages is how many messages to publish; zero only connects the
 	// clients and holds them (see Hold).
 	Messages int
@@ -56,9 +78,11 @@ type Config struct {
 	// fast as the slowest client keeps up within Window.
 	Rate float64
 	// Window bounds the messages published but not yet received by the
-	// slowest client when Rate is zero. Zero means 1000, or fewer so that
-	// the window holds at most 1 MiB, under a server's per-client queue
-	// bound (natsock's default is 4 MiB).
+	// slowest client when Rate is zero (in a targeted run: published and
+	// not yet received by their users' clients, all clients together).
+	// Zero means 1000, or fewer so that the window holds at most 1 MiB,
+	// under a server's per-client queue bound (natsock's default is
+	// 4 MiB).
 	Window int
 	// Duration, when not zero, stops publishing after this long even if
 	// fewer than Messages went out.
@@ -70,11 +94,12 @@ type Config struct {
 	// NATSURL is where the messages are published. Zero means
 	// "nats://127.0.0.1:4222".
 	NATSURL string
-	// Subject is what the messages are published to. Zero means
-	// "tasks.assigned".
+	// Subject is what the messages are published to; in a targeted run,
+	// the prefix the user id is appended to (Subject.<user>). Zero means
+	// "tasks.assigned", or "notify.user" in a targeted run.
 	Subject string
 	// Event is the event the server emits for Subject. Zero means
-	// "newTaskAssigned".
+	// "newTaskAssigned", or "notification" in a targeted run.
 	Event string
 
 	// Hold is how long an idle run (no Messages) keeps its clients
@@ -119,6 +144,9 @@ func (c *Config) setDefaults() {
 	if c.ReadInterval == 0 {
 		c.ReadInterval = 200 * time.Microsecond
 	}
+	if c.Scenario == "" {
+		c.Scenario = ScenarioBroadcast
+	}
 	if c.Size == 0 {
 		c.Size = 128
 	}
@@ -131,11 +159,18 @@ func (c *Config) setDefaults() {
 	if c.NATSURL == "" {
 		c.NATSURL = "nats://127.0.0.1:4222"
 	}
+	targeted := c.Scenario == ScenarioTargeted
 	if c.Subject == "" {
 		c.Subject = "tasks.assigned"
+		if targeted {
+			c.Subject = "notify.user"
+		}
 	}
 	if c.Event == "" {
 		c.Event = "newTaskAssigned"
+		if targeted {
+			c.Event = "notification"
+		}
 	}
 	if c.Hold == 0 {
 		c.Hold = 5 * time.Second
@@ -164,6 +199,15 @@ func (c Config) Validate() error {
 	case "", TransportWebSocket, TransportPolling:
 	default:
 		bad("--transport %q: want websocket or polling", c.Transport)
+	}
+	switch c.Scenario {
+	case "", ScenarioBroadcast:
+	case ScenarioTargeted:
+		if c.JWTSecret == "" {
+			bad("--scenario targeted needs --jwt-secret: each client's token is how the server learns its user")
+		}
+	default:
+		bad("--scenario %q: want broadcast or targeted", c.Scenario)
 	}
 	positive := []struct {
 		flag string

@@ -84,3 +84,43 @@ func TestParseSourceIPs(t *testing.T) {
 		})
 	}
 }
+
+func TestTheScenarioIsChecked(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string // in the error; empty: valid
+	}{
+		{"a broadcast needs no secret", Config{Scenario: ScenarioBroadcast}, ""},
+		{"a targeted run with a secret is valid", Config{Scenario: ScenarioTargeted, JWTSecret: "s"}, ""},
+		{"a targeted run without a secret is refused", Config{Scenario: ScenarioTargeted}, "--jwt-secret"},
+		{"an unknown scenario is refused", Config{Scenario: "multicast"}, `--scenario "multicast"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Validate = %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate = %v, want ErrConfig naming %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestATargetedRunDefaultsToTheNotificationSubjectAndEvent(t *testing.T) {
+	c := Config{Scenario: ScenarioTargeted, JWTSecret: "s"}
+	c.setDefaults()
+	if c.Subject != "notify.user" || c.Event != "notification" {
+		t.Errorf("subject %q, event %q; want notify.user, notification", c.Subject, c.Event)
+	}
+	var b Config
+	b.setDefaults()
+	if b.Scenario != ScenarioBroadcast || b.Subject != "tasks.assigned" || b.Event != "newTaskAssigned" {
+		t.Errorf("scenario %q, subject %q, event %q; want broadcast, tasks.assigned, newTaskAssigned", b.Scenario, b.Subject, b.Event)
+	}
+}

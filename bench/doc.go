@@ -42,14 +42,33 @@
 // fast as the slowest client keeps up: never more than [Config.Window]
 // messages ahead of the client that has received the fewest.
 //
+// # Targeted delivery
+//
+// A run of [ScenarioTargeted] measures delivery to one user at a time,
+// as a notification service sends it. Client i is user i+1: it presents
+// an HS256 JWT signed with [Config.JWTSecret] whose "sub" is its user id,
+// in the Socket.IO CONNECT auth payload {"token": ...}, and the server is
+// to put it in that user's room. Each message goes to one user chosen at
+// random, on SUBJECT.USER (notify.user.42), and names its user:
+//
+//	{"run":RUN,"seq":SEQ,"ts":NANOS,"to":USER,"pad":"xxxx"}
+//
+// SEQ counts that user's messages from 0, so every client checks what it
+// got against its own user: a message for another user is misdelivered,
+// and one published to its user and never received is lost. With a zero
+// rate the window bounds the messages published and not yet received by
+// their users' clients, all clients together.
+//
 // # Measures
 //
 // Each client tracks the sequence numbers it saw ([seqTracker]), so a run
-// counts lost and duplicated deliveries per client, and records the
-// latency from publish to receive in a log-linear [Histogram]. Given the
-// server's process id, [Run] also reads the server's resident memory
-// before and after connecting (the memory per connection) and its CPU
-// time while delivering, from /proc.
+// counts lost and duplicated deliveries per client (and misdelivered ones
+// in a targeted run), and records the latency from publish to receive in
+// a log-linear [Histogram]. Given the server's process id, [Run] also
+// reads the server's resident memory before and after connecting (the
+// memory per connection) and its CPU time while delivering, from /proc:
+// per delivered frame, and per published message
+// ([Result.ServerCPUPerMessage], the cost of a targeted message).
 //
 // With no messages to send, a run only connects the clients, measures,
 // and holds them for [Config.Hold]: the idle-connection measure.

@@ -115,3 +115,98 @@ func BenchmarkParseEvent(b *testing.B) {
 		parseEvent(f, prefix)
 	}
 }
+
+func TestAppendTargetedMessageNamesItsUser(t *testing.T) {
+	for _, size := range []int{0, 128, 1024} {
+		msg := appendTargetedMessage(nil, 1<<52, 7, 987654321012, 10000, size)
+		var m struct {
+			Run uint64  `json:"run"`
+			Seq uint64  `json:"seq"`
+			TS  int64   `json:"ts"`
+			To  *uint64 `json:"to"`
+			Pad string  `json:"pad"`
+		}
+		if err := json.Unmarshal(msg, &m); err != nil {
+			t.Fatalf("size %d: %q is not JSON: %v", size, msg, err)
+		}
+		if m.Run != 1<<52 || m.Seq != 7 || m.TS != 987654321012 || m.To == nil || *m.To != 10000 {
+			t.Errorf("size %d: fields %+v", size, m)
+		}
+		if size >= 128 && len(msg) != size {
+			t.Errorf("size %d: message is %d bytes", size, len(msg))
+		}
+	}
+	if got, want := appendTargetedMessage(nil, 1, 2, 3, 0, 64), appendMessage(nil, 1, 2, 3, 64); !bytes.Equal(got, want) {
+		t.Errorf("user 0 gives %q, want the broadcast message %q", got, want)
+	}
+}
+
+func TestParseTarget(t *testing.T) {
+	const run = 77
+	prefix := eventPrefix("notification", run)
+	tests := []struct {
+		name  string
+		frame []byte
+		to    uint64
+		ok    bool
+	}{
+		{"a targeted message names its user", frame("notification", appendTargetedMessage(nil, run, 3, 1234, 42, 128)), 42, true},
+		{"a short one without padding too", frame("notification", appendTargetedMessage(nil, run, 0, 0, 1, 0)), 1, true},
+		{"a user id of 19 digits is read", append(bytes.Clone(prefix), `1,"ts":5,"to":9999999999999999999}]`...), 9999999999999999999, true},
+		{"a broadcast message names no user", frame("notification", appendMessage(nil, run, 3, 1234, 128)), 0, false},
+		{"a user id given as a string is refused", append(bytes.Clone(prefix), `1,"ts":5,"to":"42"}]`...), 0, false},
+		{"a user id with a leading zero is refused", append(bytes.Clone(prefix), `1,"ts":5,"to":042}]`...), 0, false},
+		{"a user id of 20 digits is refused", append(bytes.Clone(prefix), `1,"ts":5,"to":18446744073709551615}]`...), 0, false},
+		{"a frame cut inside the user id is refused", append(bytes.Clone(prefix), `1,"ts":5,"to":42`...), 0, false},
+		{"a negative user id is refused", append(bytes.Clone(prefix), `1,"ts":5,"to":-42}]`...), 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, rest, ok := parseEventRest(tc.frame, prefix)
+			if !ok {
+				t.Fatalf("parseEventRest(%q) refused the frame", tc.frame)
+			}
+			to, ok := parseTarget(rest)
+			if to != tc.to || ok != tc.ok {
+				t.Errorf("parseTarget(%q) = %d, %v; want %d, %v", rest, to, ok, tc.to, tc.ok)
+			}
+		})
+	}
+}
+
+func TestParseTargetDoesNotAllocate(t *testing.T) {
+	prefix := eventPrefix("notification", 9)
+	f := frame("notification", appendTargetedMessage(nil, 9, 1, 2, 3, 128))
+	if n := testing.AllocsPerRun(1000, func() {
+		_, _, rest, _ := parseEventRest(f, prefix)
+		parseTarget(rest)
+	}); n != 0 {
+		t.Errorf("parseEventRest and parseTarget allocate %v times", n)
+	}
+}
+
+// FuzzParseTarget checks that reading a targeted message never panics,
+// and that a user it accepts is the one the frame names, in decimal.
+func FuzzParseTarget(f *testing.F) {
+	prefix := eventPrefix("notification", 7)
+	f.Add(frame("notification", appendTargetedMessage(nil, 7, 3, 99, 42, 64)))
+	f.Add(frame("notification", appendTargetedMessage(nil, 7, 0, 0, 18446744073709551615, 0)))
+	f.Add(append(bytes.Clone(prefix), `0,"ts":0,"to":1}`...))
+	f.Add(append(bytes.Clone(prefix), `0,"ts":0,"to":}`...))
+	f.Add(frame("notification", appendMessage(nil, 7, 3, 99, 64)))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		seq, ts, rest, ok := parseEventRest(p, prefix)
+		if !ok {
+			return
+		}
+		to, ok := parseTarget(rest)
+		if !ok {
+			return
+		}
+		want := string(prefix) + strconv.FormatUint(seq, 10) + `,"ts":` + strconv.FormatInt(ts, 10) +
+			`,"to":` + strconv.FormatUint(to, 10)
+		if !bytes.HasPrefix(p, []byte(want)) || len(p) == len(want) || (p[len(want)] != ',' && p[len(want)] != '}') {
+			t.Fatalf("parseTarget read user %d from %q, which does not start with %q and an end of field", to, p, want)
+		}
+	})
+}

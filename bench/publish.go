@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"math/rand/v2"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -9,7 +11,8 @@ import (
 )
 
 // publisher sends the run's messages through NATS, paced by a rate or by
-// the slowest client.
+// the slowest client (in a targeted run, by the messages all clients
+// together have yet to receive).
 type publisher struct {
 	rs      *runState
 	nc      *nats.Conn
@@ -18,6 +21,27 @@ type publisher struct {
 	timer   *time.Timer
 	sent    int64        // messages published so far
 	shown   atomic.Int64 // sent, for the progress bar
+
+	// A targeted run's: each client's user's subject, the messages
+	// published to each (the next one's sequence number), and the
+	// random choice of user.
+	subjects []string
+	perUser  []int64
+	rng      *rand.Rand
+}
+
+// newPublisher readies the run's publisher for its clients.
+func newPublisher(rs *runState, nc *nats.Conn, clients []*client) *publisher {
+	p := &publisher{rs: rs, nc: nc, clients: clients}
+	if rs.cfg.Scenario == ScenarioTargeted {
+		p.subjects = make([]string, len(clients))
+		for i := range clients {
+			p.subjects[i] = rs.cfg.Subject + "." + strconv.FormatUint(userID(i), 10)
+		}
+		p.perUser = make([]int64, len(clients))
+		p.rng = rand.New(rand.NewPCG(rs.run, uint64(len(clients))))
+	}
+	return p
 }
 
 // windowPoll is how often a windowed publisher that is a full window ahead
@@ -52,18 +76,17 @@ func (p *publisher) run(ctx context.Context) (int64, error) {
 				continue
 			}
 		} else {
-			lowest, live := p.lowest()
+			ahead, live := p.ahead()
 			if !live {
 				break
 			}
-			if batch = min(int64(cfg.Window)-(p.sent-lowest), total-p.sent, 256); batch <= 0 {
+			if batch = min(int64(cfg.Window)-ahead, total-p.sent, 256); batch <= 0 {
 				p.sleep(ctx, windowPoll)
 				continue
 			}
 		}
 		for range batch {
-			p.buf = appendMessage(p.buf[:0], p.rs.run, uint64(p.sent), p.rs.now(), cfg.Size)
-			if err := p.nc.Publish(cfg.Subject, p.buf); err != nil {
+			if err := p.publish(); err != nil {
 				return p.sent, err
 			}
 			p.sent++
@@ -71,6 +94,53 @@ func (p *publisher) run(ctx context.Context) (int64, error) {
 		p.shown.Store(p.sent)
 	}
 	return p.sent, p.nc.FlushTimeout(10 * time.Second)
+}
+
+// publish sends message p.sent: to every client, or in a targeted run to
+// a user chosen at random, numbered among that user's messages.
+func (p *publisher) publish() error {
+	cfg := &p.rs.cfg
+	if p.perUser == nil {
+		p.buf = appendMessage(p.buf[:0], p.rs.run, uint64(p.sent), p.rs.now(), cfg.Size)
+		return p.nc.Publish(cfg.Subject, p.buf)
+	}
+	i := p.rng.IntN(len(p.perUser))
+	p.buf = appendTargetedMessage(p.buf[:0], p.rs.run, uint64(p.perUser[i]), p.rs.now(), userID(i), cfg.Size)
+	if err := p.nc.Publish(p.subjects[i], p.buf); err != nil {
+		return err
+	}
+	p.perUser[i]++
+	return nil
+}
+
+// ahead is how many messages the window holds, and whether any client is
+// still connected: for a broadcast, how far the slowest connected client
+// is behind; for a targeted run, the messages connected clients have yet
+// to receive, all together.
+func (p *publisher) ahead() (int64, bool) {
+	if p.perUser == nil {
+		lowest, live := p.lowest()
+		return p.sent - lowest, live
+	}
+	var ahead int64
+	live := false
+	for i, c := range p.clients {
+		if c.ended.Load() {
+			continue
+		}
+		live = true
+		ahead += p.perUser[i] - int64(c.got.Load())
+	}
+	return ahead, live
+}
+
+// expected is how many messages client i should receive, once publishing
+// has ended.
+func (p *publisher) expected(i int) int64 {
+	if p.perUser == nil {
+		return p.sent
+	}
+	return p.perUser[i]
 }
 
 // lowest is the fewest messages a connected client has received, and

@@ -13,7 +13,8 @@ type Result struct {
 	// What was run.
 	URL       string  `json:"url"`
 	Transport string  `json:"transport"`
-	Clients   int     `json:"clients"`
+	Scenario  string  `json:"scenario"` // broadcast or targeted
+	Clients   int     `json:"clients"`  // in a targeted run, one user each
 	Size      int     `json:"size"`
 	Rate      float64 `json:"rate"`             // messages/s; 0: windowed
 	Window    int     `json:"window,omitempty"` // when Rate is 0
@@ -25,12 +26,18 @@ type Result struct {
 	Held        time.Duration `json:"held_ns,omitempty"`
 
 	// Delivery.
-	Published      int64         `json:"published"`       // messages
-	Expected       int64         `json:"expected_frames"` // Published x Clients
-	Delivered      int64         `json:"delivered_frames"`
-	Lost           int64         `json:"lost"`       // expected, never received
-	Duplicates     int64         `json:"duplicates"` // received more than once
-	Late           int64         `json:"late,omitempty"`
+	Published int64 `json:"published"`       // messages
+	Expected  int64 `json:"expected_frames"` // Published x Clients; in a targeted run, Published
+	Delivered int64 `json:"delivered_frames"`
+	// Lost counts messages a client should have received and never did
+	// (in a targeted run: published to a user, never received by that
+	// user's client).
+	Lost       int64 `json:"lost"`
+	Duplicates int64 `json:"duplicates"` // received more than once
+	Late       int64 `json:"late,omitempty"`
+	// Misdelivered counts a targeted run's messages received by a client
+	// whose user they were not for.
+	Misdelivered   int64         `json:"misdelivered"`
 	Foreign        int64         `json:"foreign_frames,omitempty"` // events that were not this run's messages
 	Disconnected   int           `json:"disconnected"`             // clients whose server ended them
 	DisconnectErr  string        `json:"disconnect_error,omitempty"`
@@ -52,6 +59,9 @@ type Result struct {
 	MemPerConn        float64       `json:"server_mem_per_conn,omitempty"`
 	ServerCPU         time.Duration `json:"server_cpu_ns,omitempty"` // while delivering
 	ServerCPUPerFrame float64       `json:"server_cpu_per_frame_ns,omitempty"`
+	// ServerCPUPerMessage is ServerCPU over Published: in a targeted run,
+	// the server's CPU per targeted message.
+	ServerCPUPerMessage float64 `json:"server_cpu_per_message_ns,omitempty"`
 
 	// The bench itself, while delivering (or connecting, for an idle run).
 	BenchCPU         time.Duration `json:"bench_cpu_ns"`
@@ -62,22 +72,38 @@ type Result struct {
 func (r *Result) WriteText(w io.Writer) error {
 	var b strings.Builder
 	idle := r.Published == 0 && r.Held > 0
+	targeted := r.Scenario == ScenarioTargeted
 	fmt.Fprintf(&b, "natsock bench: %d %s clients on %s", r.Clients, r.Transport, r.URL)
 	if !idle {
 		pace := fmt.Sprintf("%s msgs/s", si(r.Rate))
-		if r.Rate == 0 {
+		switch {
+		case r.Rate == 0 && targeted:
+			pace = fmt.Sprintf("as fast as the clients keep up, window %d", r.Window)
+		case r.Rate == 0:
 			pace = fmt.Sprintf("as fast as the slowest client, window %d", r.Window)
 		}
-		fmt.Fprintf(&b, "; %d-byte messages on %s as %q, %s", r.Size, r.Subject, r.Event, pace)
+		if targeted {
+			fmt.Fprintf(&b, "; %d-byte messages, each to one of %d users on %s.<user> as %q, %s",
+				r.Size, r.Clients, r.Subject, r.Event, pace)
+		} else {
+			fmt.Fprintf(&b, "; %d-byte messages on %s as %q, %s", r.Size, r.Subject, r.Event, pace)
+		}
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "  connect     %d clients in %v (%s/s)\n", r.Clients, round(r.ConnectTime), si(float64(r.Clients)/r.ConnectTime.Seconds()))
 	if idle {
 		fmt.Fprintf(&b, "  held        %v\n", round(r.Held))
 	} else {
-		fmt.Fprintf(&b, "  delivered   %d of %d frames in %v: %s frames/s (%s msgs/s to each client)\n",
-			r.Delivered, r.Expected, round(r.DeliveryTime), si(r.FramesPerSec), si(r.MessagesPerSec))
-		fmt.Fprintf(&b, "  lost        %d   duplicated %d   disconnected %d", r.Lost, r.Duplicates, r.Disconnected)
+		if targeted {
+			fmt.Fprintf(&b, "  delivered   %d of %d targeted messages in %v: %s deliveries/s\n",
+				r.Delivered, r.Expected, round(r.DeliveryTime), si(r.FramesPerSec))
+			fmt.Fprintf(&b, "  lost        %d   misdelivered %d   duplicated %d   disconnected %d",
+				r.Lost, r.Misdelivered, r.Duplicates, r.Disconnected)
+		} else {
+			fmt.Fprintf(&b, "  delivered   %d of %d frames in %v: %s frames/s (%s msgs/s to each client)\n",
+				r.Delivered, r.Expected, round(r.DeliveryTime), si(r.FramesPerSec), si(r.MessagesPerSec))
+			fmt.Fprintf(&b, "  lost        %d   duplicated %d   disconnected %d", r.Lost, r.Duplicates, r.Disconnected)
+		}
 		if r.Late > 0 {
 			fmt.Fprintf(&b, "   late %d", r.Late)
 		}
@@ -94,7 +120,10 @@ func (r *Result) WriteText(w io.Writer) error {
 	if r.ServerPID != 0 {
 		fmt.Fprintf(&b, "  server      pid %d: %s/connection (RSS %s -> %s)", r.ServerPID,
 			bytesIEC(r.MemPerConn), bytesIEC(float64(r.ServerRSSBefore)), bytesIEC(float64(r.ServerRSSAfter)))
-		if !idle {
+		switch {
+		case targeted && !idle:
+			fmt.Fprintf(&b, "; CPU %v, %.3f us/targeted message", round(r.ServerCPU), r.ServerCPUPerMessage/1e3)
+		case !idle:
 			fmt.Fprintf(&b, "; CPU %v, %.3f us/frame", round(r.ServerCPU), r.ServerCPUPerFrame/1e3)
 		}
 		b.WriteString("\n")
@@ -121,12 +150,14 @@ func round(d time.Duration) time.Duration {
 	return d
 }
 
-// si writes v with a k or M suffix and three significant digits.
+// si writes v with a k or M suffix and three significant digits. The
+// bounds sit where three digits round up to the next suffix: 999.7 is
+// "1k", not "1e+03".
 func si(v float64) string {
 	switch {
-	case v >= 1e6:
+	case v >= 999.5e3:
 		return fmt.Sprintf("%.3gM", v/1e6)
-	case v >= 1e3:
+	case v >= 999.5:
 		return fmt.Sprintf("%.3gk", v/1e3)
 	}
 	return fmt.Sprintf("%.3g", v)

@@ -98,8 +98,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer closeClients()
 	rs.closing = closing
 	res := &Result{
-		URL: cfg.URL + cfg.Path, Transport: cfg.Transport, Clients: cfg.Clients, Size: cfg.Size,
-		Rate: cfg.Rate, Subject: cfg.Subject, Event: cfg.Event, ServerPID: cfg.PID,
+		URL: cfg.URL + cfg.Path, Transport: cfg.Transport, Scenario: cfg.Scenario, Clients: cfg.Clients,
+		Size: cfg.Size, Rate: cfg.Rate, Subject: cfg.Subject, Event: cfg.Event, ServerPID: cfg.PID,
 	}
 	if cfg.Rate == 0 {
 		res.Window = cfg.Window
@@ -184,12 +184,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.PID != 0 {
 		serverCPU0, _ = procCPU(cfg.PID)
 	}
-	r.pub = &publisher{rs: rs, nc: nc, clients: r.clients}
+	r.pub = newPublisher(rs, nc, r.clients)
 	r.phase.Store(phaseDelivering)
 	benchCPU0, pubStart := selfCPU(), rs.now()
 	published, pubErr := r.pub.run(ctx)
 	r.phase.Store(phaseDraining)
-	r.drain(ctx, published)
+	r.drain(ctx)
 	res.BenchCPU = selfCPU() - benchCPU0
 	if cfg.PID != 0 {
 		if cpu, err := procCPU(cfg.PID); err == nil {
@@ -307,9 +307,10 @@ func (r *runner) dial(ctx context.Context, i int) (conn, error) {
 	return c, nil
 }
 
-// drain waits until every connected client has received the published
-// messages, or until no client has made progress for Config.Drain.
-func (r *runner) drain(ctx context.Context, published int64) {
+// drain waits until every connected client has received the messages
+// published for it, or until no client has made progress for
+// Config.Drain.
+func (r *runner) drain(ctx context.Context) {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	var lastSum uint64
@@ -317,10 +318,10 @@ func (r *runner) drain(ctx context.Context, published int64) {
 	for {
 		var sum uint64
 		waiting := false
-		for _, c := range r.clients {
+		for i, c := range r.clients {
 			g := c.got.Load()
 			sum += g
-			if !c.ended.Load() && int64(g) < published {
+			if !c.ended.Load() && int64(g) < r.pub.expected(i) {
 				waiting = true
 			}
 		}
@@ -375,19 +376,21 @@ func (r *runner) shutdown(closeClients context.CancelFunc) {
 func (r *runner) tally(res *Result, published int64, pubStart int64) {
 	var hist Histogram
 	var last int64
-	for _, c := range r.clients {
+	for i, c := range r.clients {
+		want := r.pub.expected(i)
+		res.Expected += want
 		res.Delivered += int64(c.frames)
 		res.Duplicates += int64(c.seq.dups)
 		res.Late += int64(c.seq.late)
 		res.Foreign += int64(c.foreign)
-		res.Lost += published - int64(c.seq.distinct)
+		res.Misdelivered += int64(c.misdelivered)
+		res.Lost += want - int64(c.seq.distinct)
 		hist.Merge(&c.hist)
 		last = max(last, c.last)
 	}
 	res.Disconnected = r.disconnected
 	res.DisconnectErr = r.disconnectErr
 	res.Published = published
-	res.Expected = published * int64(len(r.clients))
 	if last > pubStart {
 		res.DeliveryTime = time.Duration(last - pubStart)
 		res.FramesPerSec = float64(res.Delivered) / res.DeliveryTime.Seconds()
@@ -401,6 +404,9 @@ func (r *runner) tally(res *Result, published int64, pubStart int64) {
 	if res.Delivered > 0 {
 		res.BenchCPUPerFrame = float64(res.BenchCPU) / float64(res.Delivered)
 		res.ServerCPUPerFrame = float64(res.ServerCPU) / float64(res.Delivered)
+	}
+	if published > 0 {
+		res.ServerCPUPerMessage = float64(res.ServerCPU) / float64(published)
 	}
 }
 

@@ -19,16 +19,20 @@ import (
 // the NATS server's.
 func startBridge(t *testing.T) (url, natsURL string) {
 	t.Helper()
+	return startBridgeWith(t, bridge.Config{Maps: []string{"tasks.assigned=newTaskAssigned"}})
+}
+
+// startBridgeWith is startBridge with cfg's rules and settings.
+func startBridgeWith(t *testing.T, cfg bridge.Config) (url, natsURL string) {
+	t.Helper()
 	opts := natstest.DefaultTestOptions
 	opts.Port = -1
 	ns := natstest.RunServer(&opts)
 	t.Cleanup(ns.Shutdown)
-	b, err := bridge.New(bridge.Config{
-		Listen:  "127.0.0.1:0",
-		NATSURL: ns.ClientURL(),
-		Maps:    []string{"tasks.assigned=newTaskAssigned"},
-		Logger:  slog.New(slog.DiscardHandler),
-	})
+	cfg.Listen = "127.0.0.1:0"
+	cfg.NATSURL = ns.ClientURL()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	b, err := bridge.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,17 @@ client keeps up within --window, and reports connect time, delivered frames/s,
 lost and duplicated messages, latency from publish to receive, and the bench's
 own CPU. With --pid it also reports the server's memory per connection and
 its CPU per frame. --messages 0 only connects the clients and holds them for
---hold: the idle-connection measure. The server must map --subject to --event.`,
+--hold: the idle-connection measure. The server must map --subject to --event.
+
+--scenario targeted measures delivery to one user at a time: client i is user
+i+1 and presents an HS256 JWT signed with --jwt-secret whose "sub" is its user
+id, in its CONNECT auth {"token": ...}; each message goes to one user chosen at
+random, on --subject.<user> (notify.user.<user> by default), and carries its
+user and a per-user sequence number, so every client checks that what it got
+was its own. It reports deliveries/s, lost messages (published to a user, never
+received by its client), misdelivered ones (received by another user's client),
+duplicates, latency, and with --pid the server's CPU per targeted message. The
+server must send --subject.<user> as --event to that user's client alone.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "url", Value: "http://127.0.0.1:3000", EnvVars: env("BENCH_URL"), Usage: "socket.io server to measure"},
 			&cli.StringFlag{Name: "path", Value: "/socket.io/", EnvVars: env("BENCH_PATH"), Usage: "the server's socket.io path"},
@@ -33,15 +43,17 @@ its CPU per frame. --messages 0 only connects the clients and holds them for
 			&cli.IntFlag{Name: "connect-concurrency", Value: 100, EnvVars: env("BENCH_CONNECT_CONCURRENCY"), Usage: "handshakes in flight while connecting"},
 			&cli.IntFlag{Name: "read-buffer", Value: 32 << 10, EnvVars: env("BENCH_READ_BUFFER"), Usage: "each client's read buffer, in bytes"},
 			&cli.DurationFlag{Name: "read-interval", Value: 200 * time.Microsecond, EnvVars: env("BENCH_READ_INTERVAL"), Usage: "websocket clients' reader sleeps this long between rounds of reads, so one read takes many frames (latency comes from kernel receive timestamps); negative: no sleep"},
+			&cli.StringFlag{Name: "scenario", Value: bench.ScenarioBroadcast, EnvVars: env("BENCH_SCENARIO"), Usage: "broadcast (every message to every client) or targeted (each message to one client's user; needs --jwt-secret)"},
+			&cli.StringFlag{Name: "jwt-secret", EnvVars: env("BENCH_JWT_SECRET"), Usage: "HS256 secret: each client presents a JWT whose sub is its user id (client i is user i+1) in its CONNECT auth {token}"},
 			&cli.IntFlag{Name: "messages", Aliases: []string{"m"}, Value: 10000, EnvVars: env("BENCH_MESSAGES"), Usage: "messages to publish; 0 only connects and holds the clients"},
 			&cli.IntFlag{Name: "size", Value: 128, EnvVars: env("BENCH_SIZE"), Usage: "message size in bytes, padding included"},
 			&cli.Float64Flag{Name: "rate", Value: 0, EnvVars: env("BENCH_RATE"), Usage: "messages per second; 0: as fast as the slowest client keeps up within --window"},
-			&cli.IntFlag{Name: "window", Value: 0, EnvVars: env("BENCH_WINDOW"), Usage: "with --rate 0, messages published ahead of the slowest client (0: 1000, or fewer to stay within 1 MiB)"},
+			&cli.IntFlag{Name: "window", Value: 0, EnvVars: env("BENCH_WINDOW"), Usage: "with --rate 0, messages published ahead of the slowest client; targeted: not yet received, all clients together (0: 1000, or fewer to stay within 1 MiB)"},
 			&cli.DurationFlag{Name: "duration", EnvVars: env("BENCH_DURATION"), Usage: "stop publishing after this long even if fewer than --messages went out (0: no bound)"},
 			&cli.DurationFlag{Name: "drain", Value: 5 * time.Second, EnvVars: env("BENCH_DRAIN"), Usage: "after publishing, how long to wait for the clients without any progress"},
 			&cli.StringFlag{Name: "nats-url", Value: "nats://127.0.0.1:4222", EnvVars: []string{"NATSOCK_BENCH_NATS_URL", "NATS_URL"}, Usage: "NATS server to publish through"},
-			&cli.StringFlag{Name: "subject", Value: "tasks.assigned", EnvVars: env("BENCH_SUBJECT"), Usage: "subject to publish to"},
-			&cli.StringFlag{Name: "event", Value: "newTaskAssigned", EnvVars: env("BENCH_EVENT"), Usage: "event the server emits for --subject"},
+			&cli.StringFlag{Name: "subject", EnvVars: env("BENCH_SUBJECT"), Usage: "subject to publish to; targeted: the prefix of --subject.<user> (default: tasks.assigned; targeted: notify.user)"},
+			&cli.StringFlag{Name: "event", EnvVars: env("BENCH_EVENT"), Usage: "event the server emits for --subject (default: newTaskAssigned; targeted: notification)"},
 			&cli.DurationFlag{Name: "hold", Value: 5 * time.Second, EnvVars: env("BENCH_HOLD"), Usage: "with --messages 0, how long to hold the clients before measuring"},
 			&cli.IntFlag{Name: "pid", EnvVars: env("BENCH_PID"), Usage: "the server's process id: report its memory per connection and CPU per frame"},
 			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Minute, EnvVars: env("BENCH_TIMEOUT"), Usage: "bound on the whole run"},
@@ -65,6 +77,8 @@ its CPU per frame. --messages 0 only connects the clients and holds them for
 				ConnectConcurrency: c.Int("connect-concurrency"),
 				ReadBuffer:         c.Int("read-buffer"),
 				ReadInterval:       c.Duration("read-interval"),
+				Scenario:           c.String("scenario"),
+				JWTSecret:          c.String("jwt-secret"),
 				Messages:           c.Int("messages"),
 				Size:               c.Int("size"),
 				Rate:               c.Float64("rate"),
