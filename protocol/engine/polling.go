@@ -75,12 +75,11 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case s.closed && s.pollFinal != nil:
 			body = s.drainLocked(s.pollFinal)
-			s.pollFinal = nil
-			if s.draining && s.drainTimer.Stop() {
-				s.srv.wg.Done() // the timer's share: it will not run now
+			if len(s.queue) == 0 {
+				s.endPollingLocked() // the final packet is in body
+			} else {
+				s.awaitLastGETLocked() // more than MaxPayload was queued: the client comes back for it
 			}
-			s.draining = false
-			s.srv.remove(s)
 		case s.closed:
 			body = s.recordsLocked(closeMsg, nil)
 		case s.pollNoop || s.transport != transportPolling:
@@ -94,7 +93,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			if err := s.srv.writePayloadWithin(w, body); err != nil {
 				s.srv.cfg.Logger.Debug("polling response not delivered, closing", "sid", s.id,
 					"remote", r.RemoteAddr, "err", err)
-				s.CloseWith(ReasonTransportError)
+				s.abandonPolling()
 			}
 			return
 		}
@@ -107,12 +106,24 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			// the session draining for the next GET, which must get 400.
 			s.mu.Lock()
 			s.pollHeld = false
-			s.closeLocked(ReasonTransportError)
 			s.mu.Unlock()
+			s.abandonPolling()
 			return
 		}
 		s.mu.Lock()
 	}
+}
+
+// abandonPolling closes a polling session whose client is gone (a GET it
+// gave up on, a response it did not take): nothing more is delivered, even
+// if the session was closed already and waiting for its last GET.
+func (s *Session) abandonPolling() {
+	s.mu.Lock()
+	s.closeLocked(ReasonTransportError)
+	if s.transport == transportPolling {
+		s.endPollingLocked()
+	}
+	s.mu.Unlock()
 }
 
 // drainLocked takes queued messages, up to MaxPayload bytes (at least one),

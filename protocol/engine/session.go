@@ -37,8 +37,10 @@ func (k transportKind) String() string {
 	return "polling"
 }
 
-// pollingGrace is how long a gracefully closed polling session waits for
-// the client's next GET to collect its last packets and the close packet.
+// pollingGrace is how long a closed polling session waits for the client's
+// next GET: to collect its last packets and the close packet after a
+// graceful close (counted again after each GET that leaves some behind),
+// or the noop that answers a GET racing the client's own close.
 const pollingGrace = 2 * time.Second
 
 // Session is one Engine.IO connection, whatever its transport. Its methods
@@ -66,9 +68,10 @@ type Session struct {
 	pollPosted bool          // a POST is being read
 	pollWake   chan struct{} // wakes the held GET
 	pollNoop   bool          // an upgrade is probing: answer GETs with noop
-	pollFinal  *Message      // what a GET gets once the session is closed
-	draining   bool          // closed, but a last GET may collect the queue
-	drainTimer *time.Timer   // ends draining after pollingGrace
+	pollFinal  *Message      // what the last GET gets once the session is closed; nil: GETs get 400
+	draining   bool          // closed, waiting (without a held GET) for a GET to collect the rest
+	drainTimer *time.Timer   // ends draining at drainUntil
+	drainUntil time.Time     // when a draining session gives up on its client
 	upgrading  bool
 
 	timer     timers.Timer
@@ -211,34 +214,69 @@ func (s *Session) closeLocked(reason Reason) {
 	s.reason = reason
 	s.srv.wheel.Stop(&s.timer)
 	if s.transport == transportPolling {
-		// A held GET gets the final packet now; after a graceful close the
-		// next GET may still collect the queue and the close packet.
-		final := closeMsg
-		if reason == ReasonTransportClose {
-			final = noopMsg // the client closed; it expects no close packet
-		}
-		if !graceful(reason) {
-			s.queue = nil
-		}
-		if s.pollHeld || graceful(reason) {
-			s.pollFinal = final
-		}
-		// Only a close the server chose waits for the client's next GET; a
-		// client that closed (or broke) its session will not ask.
-		s.draining = (reason == ReasonForcedClose || reason == ReasonServerShutdown) && !s.pollHeld
-		if s.draining {
-			s.srv.track(true)
-			s.drainTimer = time.AfterFunc(pollingGrace, s.endDrain)
-		} else if !s.pollHeld {
+		// The session stays registered while a GET is to get its final
+		// packet: a held one now, or the client's next within
+		// pollingGrace.
+		switch {
+		case reason == ReasonTransportClose:
+			// The client closed: a held GET gets noop.
 			s.pollFinal = nil
+			if s.pollHeld {
+				s.pollFinal = noopMsg
+			}
+		case graceful(reason):
+			// A close the server chose: the client collects all that is
+			// queued, then the close packet.
+			s.pollFinal = closeMsg
+		default:
+			s.dropQueueLocked()
+			s.pollFinal = nil
+			if s.pollHeld {
+				s.pollFinal = closeMsg
+			}
+		}
+		if s.pollFinal != nil && !s.pollHeld {
+			s.awaitLastGETLocked()
 		}
 		s.wakePollLocked()
 	}
-	if !s.draining {
+	if s.transport != transportPolling || s.pollFinal == nil {
 		s.srv.remove(s)
 	}
 	s.srv.track(true)
 	go s.finish(reason)
+}
+
+func (s *Session) dropQueueLocked() {
+	clear(s.queue)
+	s.queue = nil
+	s.queuedBytes = 0
+}
+
+// awaitLastGETLocked keeps a closed polling session registered until the
+// client's next GET, for at most pollingGrace from now.
+func (s *Session) awaitLastGETLocked() {
+	s.drainUntil = time.Now().Add(pollingGrace)
+	if s.draining {
+		return // the pending endDrain sees the later deadline
+	}
+	s.draining = true
+	s.srv.track(true)
+	s.drainTimer = time.AfterFunc(pollingGrace, s.endDrain)
+}
+
+// endPollingLocked ends a closed polling session's wait for GETs: later
+// ones get 400, and the session leaves the server's table. It is safe to
+// call more than once.
+func (s *Session) endPollingLocked() {
+	s.pollFinal = nil
+	if s.draining {
+		s.draining = false
+		if s.drainTimer.Stop() {
+			s.srv.wg.Done() // the timer's share: endDrain will not run
+		}
+	}
+	s.srv.remove(s)
 }
 
 // finish tears the transport down and tells the handler, once.
@@ -255,16 +293,22 @@ func (s *Session) finish(reason Reason) {
 	s.inMu.Unlock()
 }
 
-// endDrain ends a closed polling session's wait for its last GET.
+// endDrain ends a closed polling session's wait for its last GET, unless
+// a GET has moved the deadline meanwhile.
 func (s *Session) endDrain() {
-	defer s.srv.wg.Done()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.draining {
+		if left := time.Until(s.drainUntil); left > 0 {
+			s.drainTimer.Reset(left) // keeps the wait group's share
+			s.mu.Unlock()
+			return
+		}
 		s.draining = false
 		s.pollFinal = nil
 		s.srv.remove(s)
 	}
+	s.mu.Unlock()
+	s.srv.wg.Done()
 }
 
 // closeWebSocket writes what is queued (graceful reasons only) and a close
