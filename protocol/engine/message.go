@@ -46,8 +46,10 @@ func NewTextMessage(data []byte) *Message {
 // Size is the number of payload bytes m counts against a queue bound.
 func (m *Message) Size() int { return m.size }
 
+// newControl builds a control packet; its size, counted against the queue
+// bound, is its encoding's (the type byte and data).
 func newControl(t eio.Type, data string) *Message {
-	return &Message{packets: []eio.Packet{{Type: t, Data: []byte(data)}}, size: len(data)}
+	return &Message{packets: []eio.Packet{{Type: t, Data: []byte(data)}}, size: 1 + len(data)}
 }
 
 // Control packets shared by every session.
@@ -61,7 +63,8 @@ var (
 
 // rawWSMessage wraps a websocket control frame (a pong to the client's
 // ping) so it is written in order with the queue.
-func rawWSMessage(frame []byte) *Message { return &Message{raw: frame} }
+// Its size, counted against the queue bound, is the frame's.
+func rawWSMessage(frame []byte) *Message { return &Message{raw: frame, size: len(frame)} }
 
 // wsFrames returns m as consecutive websocket frames for protocol v (3 or 4).
 func (m *Message) wsFrames(v int) []byte {

@@ -111,11 +111,19 @@ func (s *Session) Data() any { return s.data }
 // larger than MaxQueueBytes on its own could never be queued: Send refuses
 // it with ErrMessageTooLarge and leaves the session and its queue alone.
 func (s *Session) Send(m *Message) error {
-	cfg := &s.srv.cfg
-	if m.size > cfg.MaxQueueBytes {
+	if m.size > s.srv.cfg.MaxQueueBytes {
 		s.srv.stats.tooLarge.Add(1)
 		return ErrMessageTooLarge
 	}
+	return s.queueBounded(m)
+}
+
+// queueBounded queues m within the queue bound, or applies the SlowPolicy:
+// SlowDisconnect closes the session; SlowDropOldest drops the oldest
+// messages (never a control packet) until m fits, or m itself when they
+// are all control packets.
+func (s *Session) queueBounded(m *Message) error {
+	cfg := &s.srv.cfg
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -157,14 +165,11 @@ func (s *Session) Send(m *Message) error {
 
 func isControl(m *Message) bool { return m.raw != nil || m.packets[0].Type != eio.Message }
 
-// sendControl queues a control packet past the queue bound.
-func (s *Session) sendControl(m *Message) {
-	s.mu.Lock()
-	if !s.closed {
-		s.enqueueLocked(m)
-	}
-	s.mu.Unlock()
-}
+// sendControl queues a reply the client asked for (a pong to its ping).
+// It counts against the queue bound like any message: a client that keeps
+// asking and never reads meets the SlowPolicy, and under SlowDropOldest a
+// reply that finds the queue full of control packets is dropped.
+func (s *Session) sendControl(m *Message) { _ = s.queueBounded(m) }
 
 func (s *Session) enqueueLocked(m *Message) {
 	s.queue = append(s.queue, m)
