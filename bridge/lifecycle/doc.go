@@ -21,7 +21,7 @@
 //	  "node": "web-1",                          the natsock node (its host name unless set)
 //	  "sid": "hBZ8...",                         the socket id (what socket.id says in the client)
 //	  "namespace": "/",
-//	  "rooms": ["user:42", "team:red"],         rooms the server put the socket in
+//	  "rooms": ["user:42", "team:red"],         rooms the server put the socket in; omitted when none
 //	  "sub": "42",                              the identity's subject; "" when anonymous
 //	  "transport": "websocket",                 websocket | polling (at the time of the event)
 //	  "remote": "203.0.113.7:51234",            the client's TCP address as natsock saw it

@@ -37,8 +37,8 @@ type Event struct {
 	SID       string    `json:"sid,omitempty"`
 	Namespace string    `json:"namespace,omitempty"`
 	// Rooms the socket is in (at connect; on disconnect, those it was in
-	// when it connected, since a client cannot join rooms later). Never
-	// null on a socket event.
+	// when it connected, since a client cannot join rooms later); omitted
+	// when none.
 	Rooms       []string        `json:"rooms,omitempty"`
 	Sub         string          `json:"sub"`
 	Transport   string          `json:"transport,omitempty"`
