@@ -143,3 +143,6 @@ func codeOf(t testing.TB, err error) auth.Code {
 	}
 	return r.Code
 }
+
+// logger writes text logs to w.
+func logger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }

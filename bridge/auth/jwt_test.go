@@ -263,3 +263,23 @@ func TestConfigErrors(t *testing.T) {
 		t.Fatalf("want the three problems at once, got %d: %v", n, err)
 	}
 }
+
+// FuzzVerify feeds arbitrary tokens to an authenticator: none passes but
+// the one seed signed with the secret, and every refusal is a Refusal.
+func FuzzVerify(f *testing.F) {
+	good := hs(f, secret, valid("42"))
+	f.Add(good)
+	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.")
+	f.Add("a.b.c")
+	f.Add("")
+	a := mustNew(f, auth.Config{JWTSecret: secret})
+	f.Fuzz(func(t *testing.T, tok string) {
+		id, err := a.Authenticate(context.Background(), nil, withToken(tok))
+		if err == nil && tok != "" && tok != good {
+			t.Fatalf("an unsigned token passed: %q -> %+v", tok, id)
+		}
+		if err != nil {
+			codeOf(t, err)
+		}
+	})
+}
