@@ -191,15 +191,31 @@ func (s *Socket) inAny(rooms []string) bool {
 }
 
 // Disconnect sends the client a DISCONNECT for this namespace and forgets
-// the socket. With close, the whole Engine.IO session closes too (after the
-// DISCONNECT is written).
+// the socket. With close, as socket.io's disconnect(true), the client's
+// sockets on every namespace get their DISCONNECT and leave (reason
+// ReasonServerNamespaceDisconnect), so that the client reconnects none of
+// them, and then the Engine.IO session closes (after the DISCONNECTs are
+// written).
 func (s *Socket) Disconnect(close bool) {
+	if !close {
+		s.leave()
+		return
+	}
+	c := s.conn
+	c.mu.Lock()
+	socks := append([]*Socket(nil), c.sockets...)
+	c.mu.Unlock()
+	for _, x := range socks {
+		x.leave()
+	}
+	c.sess.Close()
+}
+
+// leave sends DISCONNECT for the socket's namespace and forgets it.
+func (s *Socket) leave() {
 	if s.Connected() {
 		_ = s.conn.sess.Send(encodeControl(sio.Disconnect, s.ns.name, nil))
 		s.conn.detach(s, ReasonServerNamespaceDisconnect)
-	}
-	if close {
-		s.conn.sess.Close()
 	}
 }
 
