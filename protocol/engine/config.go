@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -21,7 +22,7 @@ const (
 	SlowDropOldest
 )
 
-// String returns the policy's flag name: "disconnect" or "drop-oldest".
+// String returns the policy's name: "disconnect" or "drop-oldest".
 func (p SlowPolicy) String() string {
 	if p == SlowDropOldest {
 		return "drop-oldest"
@@ -29,7 +30,8 @@ func (p SlowPolicy) String() string {
 	return "disconnect"
 }
 
-// ParseSlowPolicy reads a policy's flag name.
+// ParseSlowPolicy reads a policy's name, "disconnect" or "drop-oldest"
+// ("" is the default, disconnect).
 func ParseSlowPolicy(s string) (SlowPolicy, error) {
 	switch s {
 	case "disconnect", "":
@@ -40,20 +42,49 @@ func ParseSlowPolicy(s string) (SlowPolicy, error) {
 	return 0, fmt.Errorf("engine: unknown slow-consumer policy %q (want disconnect or drop-oldest)", s)
 }
 
+// MarshalText returns the policy's name, so that a configuration file or
+// flag can hold it as text.
+func (p SlowPolicy) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText reads a policy's name, as ParseSlowPolicy.
+func (p *SlowPolicy) UnmarshalText(b []byte) error {
+	v, err := ParseSlowPolicy(string(b))
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
+
+// The defaults of Config, applied to its zero fields (the Node.js
+// engine.io defaults where there is one).
+const (
+	DefaultPingInterval     = 25 * time.Second
+	DefaultPingTimeout      = 20 * time.Second
+	DefaultMaxPayload       = 1_000_000 // bytes
+	DefaultUpgradeTimeout   = 10 * time.Second
+	DefaultMaxQueueBytes    = 4 << 20 // bytes
+	DefaultMaxQueueMessages = 10000
+	DefaultWriteTimeout     = 10 * time.Second
+	// DefaultMaxConnections is nats-server's default max_connections.
+	DefaultMaxConnections = 65536
+)
+
 // Config configures a Server. The zero value is usable: every zero field
-// takes the default its comment names (the Node.js engine.io defaults where
-// there is one).
+// takes the default its comment names, from the Default* constants.
 type Config struct {
-	// PingInterval is how often the server pings a v4 client. Zero means 25s.
+	// PingInterval is how often the server pings a v4 client. Zero means
+	// DefaultPingInterval (25s).
 	PingInterval time.Duration
 	// PingTimeout is how long a pong may take before the session is
-	// closed. Zero means 20s.
+	// closed. Zero means DefaultPingTimeout (20s).
 	PingTimeout time.Duration
 	// MaxPayload bounds one websocket message and one polling body, in
-	// bytes; it is announced in the handshake. Zero means 1000000.
+	// bytes; it is announced in the handshake. Zero means
+	// DefaultMaxPayload (1000000).
 	MaxPayload int
 	// UpgradeTimeout bounds a polling session's upgrade to websocket.
-	// Zero means 10s.
+	// Zero means DefaultUpgradeTimeout (10s).
 	UpgradeTimeout time.Duration
 	// DisablePolling refuses the polling transport (so a client must
 	// open with websocket).
@@ -77,27 +108,29 @@ type Config struct {
 	OnOriginRefused func(origin string, r *http.Request)
 
 	// MaxQueueBytes bounds the payload bytes waiting to be written to one
-	// session. Zero means 4 MiB.
+	// session. Zero means DefaultMaxQueueBytes (4 MiB).
 	MaxQueueBytes int
 	// MaxQueueMessages bounds the messages waiting for one session. Zero
-	// means 10000.
+	// means DefaultMaxQueueMessages (10000).
 	MaxQueueMessages int
 	// SlowPolicy applies when a session's queue is full. The zero value is
 	// SlowDisconnect.
 	SlowPolicy SlowPolicy
 	// WriteTimeout bounds one websocket write and the write of one polling
 	// response; a client that does not take the bytes in time is closed
-	// with ReasonTransportError. Zero means 10s.
+	// with ReasonTransportError. Zero means DefaultWriteTimeout (10s).
 	WriteTimeout time.Duration
 
 	// MaxConnections bounds the open sessions; a handshake past it gets
 	// 503 with a JSON error. Upgrades of an open session are not new
-	// connections. Zero means no bound.
+	// connections. Zero means DefaultMaxConnections (65536); there is no
+	// unbounded setting (each session holds a file descriptor and memory,
+	// so a bound is always wanted): set a larger number to raise it.
 	MaxConnections int
 	// MaxConnectionsPerIP bounds the open sessions of one remote IP
 	// address (the TCP peer's: behind a reverse proxy every client shares
 	// the proxy's); a handshake past it gets 429 with a JSON error. Zero
-	// means no bound.
+	// means no bound per address (MaxConnections still applies).
 	MaxConnectionsPerIP int
 
 	// Logger receives the engine's logs. Nil means slog.Default().
@@ -107,59 +140,101 @@ type Config struct {
 // ErrConfig is wrapped by every configuration error.
 var ErrConfig = errors.New("engine: invalid config")
 
+// FieldError is a problem with one field of a Config. Field is the field's
+// name, with an index for an element of a list ("AllowOrigins[2]"), and
+// Err says what is wrong as a predicate of it ("must not be negative"), so
+// that a caller can name the field in its own terms (a flag, a file key)
+// and keep the reason. It wraps ErrConfig and Err.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string {
+	return ErrConfig.Error() + ": " + e.Field + " " + e.Err.Error()
+}
+
+// Unwrap returns ErrConfig and the reason.
+func (e *FieldError) Unwrap() []error { return []error{ErrConfig, e.Err} }
+
+// ConfigField returns the field and the reason, for a layer above that
+// names the field by its own path (bridge.Config puts this Config at
+// "SocketIO.Engine").
+func (e *FieldError) ConfigField() (field string, reason error) { return e.Field, e.Err }
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	c.setDefaults()
+	return c
+}
+
 func (c *Config) setDefaults() {
 	if c.PingInterval == 0 {
-		c.PingInterval = 25 * time.Second
+		c.PingInterval = DefaultPingInterval
 	}
 	if c.PingTimeout == 0 {
-		c.PingTimeout = 20 * time.Second
+		c.PingTimeout = DefaultPingTimeout
 	}
 	if c.MaxPayload == 0 {
-		c.MaxPayload = 1_000_000
+		c.MaxPayload = DefaultMaxPayload
 	}
 	if c.UpgradeTimeout == 0 {
-		c.UpgradeTimeout = 10 * time.Second
+		c.UpgradeTimeout = DefaultUpgradeTimeout
 	}
 	if c.MaxQueueBytes == 0 {
-		c.MaxQueueBytes = 4 << 20
+		c.MaxQueueBytes = DefaultMaxQueueBytes
 	}
 	if c.MaxQueueMessages == 0 {
-		c.MaxQueueMessages = 10000
+		c.MaxQueueMessages = DefaultMaxQueueMessages
 	}
 	if c.WriteTimeout == 0 {
-		c.WriteTimeout = 10 * time.Second
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = DefaultMaxConnections
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 }
 
-// Validate reports every problem with c at once.
+// Validate reports every problem with c at once, each a *FieldError,
+// joined with errors.Join.
 func (c Config) Validate() error {
 	var errs []error
-	neg := func(name string, bad bool) {
-		if bad {
-			errs = append(errs, fmt.Errorf("%w: %s must not be negative", ErrConfig, name))
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Err: fmt.Errorf(format, args...)})
+	}
+	for _, f := range []struct {
+		name     string
+		negative bool
+	}{
+		{"PingInterval", c.PingInterval < 0},
+		{"PingTimeout", c.PingTimeout < 0},
+		{"MaxPayload", c.MaxPayload < 0},
+		{"UpgradeTimeout", c.UpgradeTimeout < 0},
+		{"MaxQueueBytes", c.MaxQueueBytes < 0},
+		{"MaxQueueMessages", c.MaxQueueMessages < 0},
+		{"WriteTimeout", c.WriteTimeout < 0},
+		{"MaxConnections", c.MaxConnections < 0},
+		{"MaxConnectionsPerIP", c.MaxConnectionsPerIP < 0},
+	} {
+		if f.negative {
+			bad(f.name, "must not be negative")
 		}
 	}
-	neg("PingInterval", c.PingInterval < 0)
-	neg("PingTimeout", c.PingTimeout < 0)
-	neg("MaxPayload", c.MaxPayload < 0)
-	neg("UpgradeTimeout", c.UpgradeTimeout < 0)
-	neg("MaxQueueBytes", c.MaxQueueBytes < 0)
-	neg("MaxQueueMessages", c.MaxQueueMessages < 0)
-	neg("WriteTimeout", c.WriteTimeout < 0)
-	neg("MaxConnections", c.MaxConnections < 0)
-	neg("MaxConnectionsPerIP", c.MaxConnectionsPerIP < 0)
+	if maxConns := c.WithDefaults().MaxConnections; c.MaxConnections >= 0 && c.MaxConnectionsPerIP > maxConns {
+		bad("MaxConnectionsPerIP", "is above the bound on all connections (%d)", maxConns)
+	}
 	if c.DisablePolling && c.DisableWebSocket {
-		errs = append(errs, fmt.Errorf("%w: both transports are disabled", ErrConfig))
+		bad("DisableWebSocket", "is set with DisablePolling: both transports are disabled")
 	}
 	if c.SlowPolicy != SlowDisconnect && c.SlowPolicy != SlowDropOldest {
-		errs = append(errs, fmt.Errorf("%w: unknown SlowPolicy %d", ErrConfig, c.SlowPolicy))
+		bad("SlowPolicy", "%d is not a known policy (want SlowDisconnect or SlowDropOldest)", c.SlowPolicy)
 	}
-	for _, o := range c.AllowOrigins {
-		if o == "" {
-			errs = append(errs, fmt.Errorf("%w: empty origin in AllowOrigins", ErrConfig))
+	for i, o := range c.AllowOrigins {
+		if strings.TrimSpace(o) == "" {
+			bad(fmt.Sprintf("AllowOrigins[%d]", i), "is an empty origin (want scheme://host[:port], or * for any)")
 		}
 	}
 	return errors.Join(errs...)
