@@ -75,20 +75,21 @@ type Stats struct {
 
 // New checks cfg and builds a Bridge. Nothing starts until Run.
 func New(cfg Config) (*Bridge, error) {
-	if err := cfg.Validate(); err != nil {
+	rules, err := cfg.validate()
+	if err != nil {
 		return nil, err
 	}
 	cfg.setDefaults()
 	b := &Bridge{
 		cfg:            cfg,
 		log:            cfg.Logger,
+		mapping:        rules.mapping,
+		inbound:        rules.inbound,
 		inflight:       make(chan struct{}, cfg.MaxInflightRequests),
 		started:        make(chan struct{}),
 		reconnectDelay: reconnectDelay,
 	}
-	b.mapping, _ = NewMapping(cfg.Maps)
-	b.inbound, _ = NewInbound(cfg.Inbound)
-	scfg := cfg.socketioConfig()
+	scfg := cfg.SocketIO
 	scfg.Engine.OnOriginRefused = b.originRefused
 	srv, err := socketio.NewServer(scfg)
 	if err != nil {
@@ -166,7 +167,7 @@ func (b *Bridge) Run(ctx context.Context) (err error) {
 
 	b.ln, err = net.Listen("tcp", b.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("bridge: --listen %s: %w", b.cfg.Listen, err)
+		return fmt.Errorf("bridge: listen on %s: %w", b.cfg.Listen, err)
 	}
 	ecfg := b.sio.Engine().Config()
 	hs := &http.Server{

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,71 +13,85 @@ import (
 	"github.com/natsock/natsock/protocol/socketio"
 )
 
-// Config is everything `natsock serve` is told. Zero fields take the
-// default their comment names; Validate reports every problem at once.
+// The defaults of Config, applied to its zero fields. The socket.io and
+// Engine.IO settings in Config.SocketIO keep their own packages' defaults
+// (engine.DefaultMaxConnections, ...).
+const (
+	DefaultListen              = ":3000"
+	DefaultPath                = "/socket.io/"
+	DefaultEmbeddedNATSListen  = "127.0.0.1:4222"
+	DefaultNATSReconnectBuffer = 8 << 20 // bytes
+	DefaultRequestTimeout      = 5 * time.Second
+	DefaultMaxInflightRequests = 1024
+	DefaultHandshakeTimeout    = 10 * time.Second
+	DefaultShutdownTimeout     = 10 * time.Second
+)
+
+// Config is everything a Bridge is told: its own settings (HTTP, NATS, the
+// rules, requests, shutdown) and, in SocketIO, the socket.io server's, whose
+// Engine field holds the Engine.IO settings (heartbeats, payload and queue
+// bounds, browser origins, connection limits). Zero fields take the default
+// their comment names; Validate reports every problem at once. Config
+// knows nothing of where its values came from (flags, a file): its errors
+// name fields, as [FieldError]s.
 type Config struct {
 	// Listen is the HTTP address for socket.io, /healthz and /readyz.
-	// Zero means ":3000".
+	// Zero means DefaultListen (":3000").
 	Listen string
-	// Path is where socket.io is served. Zero means "/socket.io/".
+	// Path is where socket.io is served; it starts and ends with "/".
+	// Zero means DefaultPath ("/socket.io/").
 	Path string
 
 	// NATSURL lists NATS servers, comma-separated. Empty means: start an
 	// embedded NATS server on EmbeddedNATSListen.
 	NATSURL string
-	// EmbeddedNATSListen is the embedded server's client address ("host:port",
-	// port 0 for a random one). Zero means "127.0.0.1:4222".
+	// EmbeddedNATSListen is the embedded server's client address
+	// ("host:port", port 0 for a free one). Zero means
+	// DefaultEmbeddedNATSListen ("127.0.0.1:4222").
 	EmbeddedNATSListen string
-	// NATS credentials and TLS, all optional.
+	// NATSCreds and NATSNKey name a credentials file and an nkey seed
+	// file; NATSUser with NATSPassword, or NATSToken, authenticate
+	// otherwise. All optional.
 	NATSCreds, NATSNKey, NATSUser, NATSPassword, NATSToken string
-	NATSTLSCA, NATSTLSCert, NATSTLSKey                     string
+	// NATSTLSCA verifies the NATS server; NATSTLSCert with NATSTLSKey is
+	// the client's certificate. All optional.
+	NATSTLSCA, NATSTLSCert, NATSTLSKey string
 	// NATSReconnectBuffer bounds the bytes of inbound emits held while NATS
 	// is away (nats.go's ReconnectBufSize); they are sent on reconnect.
 	// Past it, an acknowledged emit is answered {"error": ...} and a plain
-	// one is dropped, counted and logged. Zero means 8 MiB; -1 holds
-	// nothing, so every emit during an outage fails at once.
+	// one is dropped, counted and logged. Zero means
+	// DefaultNATSReconnectBuffer (8 MiB); -1 holds nothing, so every emit
+	// during an outage fails at once.
 	NATSReconnectBuffer int
 
-	// Maps are the --map SUBJECT=EVENT rules; Inbound the --inbound
-	// EVENT=SUBJECT rules.
-	Maps    []string
+	// Maps are the outbound rules, SUBJECT=EVENT (see ParseRule), in
+	// order: the first rule matching a subject wins. At least one.
+	Maps []string
+	// Inbound are the rules EVENT=SUBJECT (see ParseInboundRule) that
+	// publish a client's event to NATS.
 	Inbound []string
 	// RequestTimeout bounds the NATS request behind an acknowledged
-	// inbound emit. Zero means 5s.
+	// inbound emit. Zero means DefaultRequestTimeout (5s).
 	RequestTimeout time.Duration
 	// MaxInflightRequests bounds concurrent inbound requests; past it an
-	// ack gets an error at once. Zero means 1024.
+	// ack gets an error at once. Zero means DefaultMaxInflightRequests
+	// (1024).
 	MaxInflightRequests int
 
-	// CORSOrigins may connect from a browser page of another origin; "*"
-	// allows any. Empty means same-origin only.
-	CORSOrigins []string
-
-	// Engine settings; see engine.Config for their defaults.
-	PingInterval     time.Duration
-	PingTimeout      time.Duration
-	MaxPayload       int
-	MaxQueueBytes    int
-	MaxQueueMessages int
-	SlowPolicy       string // "disconnect" (default) or "drop-oldest"
-	WriteTimeout     time.Duration
-	AllowEIO3        bool
-
-	// MaxConnections bounds the socket.io connections (Engine.IO
-	// sessions) open at once; a handshake past it gets 503. Zero means
-	// 65536.
-	MaxConnections int
-	// MaxConnectionsPerIP bounds the connections of one remote IP address
-	// (the TCP peer's: behind a reverse proxy, every client shares the
-	// proxy's); a handshake past it gets 429. Zero means no bound.
-	MaxConnectionsPerIP int
 	// HandshakeTimeout bounds the HTTP request headers (the HTTP server's
-	// ReadHeaderTimeout) and the time a client has, after the Engine.IO
-	// handshake, to send its Socket.IO CONNECT. Zero means 10s.
+	// ReadHeaderTimeout) and, unless SocketIO.ConnectTimeout is set, the
+	// time a client has after the Engine.IO handshake to send its
+	// Socket.IO CONNECT. Zero means DefaultHandshakeTimeout (10s).
 	HandshakeTimeout time.Duration
-
-	// ShutdownTimeout bounds a graceful shutdown. Zero means 10s.
+	// ShutdownTimeout bounds a graceful shutdown. Zero means
+	// DefaultShutdownTimeout (10s).
 	ShutdownTimeout time.Duration
+
+	// SocketIO configures the socket.io server, and in SocketIO.Engine the
+	// Engine.IO server underneath; their zero fields take those packages'
+	// defaults. The bridge fills what it owns: the loggers (from Logger)
+	// and Engine.OnOriginRefused (to log a refused origin once).
+	SocketIO socketio.Config
 
 	// Logger receives the bridge's logs. Nil means slog.Default().
 	Logger *slog.Logger
@@ -85,147 +100,235 @@ type Config struct {
 // ErrConfig is wrapped by every configuration error.
 var ErrConfig = errors.New("bridge: invalid config")
 
-// Defaults of the limits whose zero value is not "no bound".
-const (
-	DefaultNATSReconnectBuffer = 8 << 20 // bytes
-	DefaultMaxConnections      = 65536   // nats-server's default max_connections
-)
+// FieldError is a problem with one field of a Config. Field is the field's
+// path from Config, with an index for an element of a list: "Listen",
+// "Maps[1]", "SocketIO.Engine.MaxPayload". Err says what is wrong without
+// naming the field, so that a caller can put it in its own terms (the
+// flag, environment variable or file line the value came from). It wraps
+// ErrConfig and Err.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string {
+	return ErrConfig.Error() + ": " + e.Field + ": " + e.Err.Error()
+}
+
+// Unwrap returns ErrConfig and the reason.
+func (e *FieldError) Unwrap() []error { return []error{ErrConfig, e.Err} }
+
+// DefaultConfig returns a Config with every default filled in, the
+// SocketIO and Engine ones included: what a zero Config means.
+func DefaultConfig() Config {
+	var c Config
+	c.setDefaults()
+	return c
+}
 
 func (c *Config) setDefaults() {
 	if c.Listen == "" {
-		c.Listen = ":3000"
+		c.Listen = DefaultListen
 	}
 	if c.Path == "" {
-		c.Path = "/socket.io/"
+		c.Path = DefaultPath
 	}
 	if c.EmbeddedNATSListen == "" {
-		c.EmbeddedNATSListen = "127.0.0.1:4222"
-	}
-	if c.RequestTimeout == 0 {
-		c.RequestTimeout = 5 * time.Second
-	}
-	if c.MaxInflightRequests == 0 {
-		c.MaxInflightRequests = 1024
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = 10 * time.Second
+		c.EmbeddedNATSListen = DefaultEmbeddedNATSListen
 	}
 	if c.NATSReconnectBuffer == 0 {
 		c.NATSReconnectBuffer = DefaultNATSReconnectBuffer
 	}
-	if c.MaxConnections == 0 {
-		c.MaxConnections = DefaultMaxConnections
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.MaxInflightRequests == 0 {
+		c.MaxInflightRequests = DefaultMaxInflightRequests
 	}
 	if c.HandshakeTimeout == 0 {
-		c.HandshakeTimeout = 10 * time.Second
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.SocketIO = c.socketio()
+	c.SocketIO.Engine = c.SocketIO.Engine.WithDefaults()
 }
 
-// Validate reports every problem with c, the --map and --inbound rules
-// included, joined into one error.
+// socketio is the socket.io server's configuration: c.SocketIO with what
+// the bridge derives filled in.
+func (c Config) socketio() socketio.Config {
+	s := c.SocketIO
+	if s.ConnectTimeout == 0 {
+		s.ConnectTimeout = c.HandshakeTimeout
+		if s.ConnectTimeout == 0 {
+			s.ConnectTimeout = DefaultHandshakeTimeout
+		}
+	}
+	if s.Logger == nil {
+		s.Logger = c.Logger
+	}
+	if s.Engine.Logger == nil {
+		s.Engine.Logger = s.Logger
+	}
+	return s
+}
+
+// rules are the parsed Maps and Inbound of a valid Config.
+type rules struct {
+	mapping *Mapping
+	inbound *Inbound
+}
+
+// Validate reports every problem with c, the rules and the SocketIO part
+// included, joined into one error whose parts are each a *FieldError.
 func (c Config) Validate() error {
+	_, err := c.validate()
+	return err
+}
+
+// validate is Validate, and returns the parsed rules when c is valid, so
+// that New parses them once.
+func (c Config) validate() (rules, error) {
 	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
+	bad := func(field string, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Err: fmt.Errorf(format, args...)})
 	}
 	if c.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-			bad("--listen %q: %v", c.Listen, err)
+		if err := checkHostPort(c.Listen); err != nil {
+			bad("Listen", "%w", err)
 		}
 	}
 	if c.Path != "" && (!strings.HasPrefix(c.Path, "/") || !strings.HasSuffix(c.Path, "/")) {
-		bad("--path %q must start and end with '/'", c.Path)
+		bad("Path", "must start and end with '/'")
 	}
 	if c.NATSURL == "" && c.EmbeddedNATSListen != "" {
-		if _, _, err := net.SplitHostPort(c.EmbeddedNATSListen); err != nil {
-			bad("--embedded-nats-listen %q: %v", c.EmbeddedNATSListen, err)
+		if err := checkHostPort(c.EmbeddedNATSListen); err != nil {
+			bad("EmbeddedNATSListen", "%w", err)
 		}
 	}
-	if (c.NATSUser == "") != (c.NATSPassword == "") {
-		bad("--nats-user and --nats-password go together")
+	if c.NATSUser != "" && c.NATSPassword == "" {
+		bad("NATSUser", "a NATS user needs a password too")
 	}
-	if (c.NATSTLSCert == "") != (c.NATSTLSKey == "") {
-		bad("--nats-tls-cert and --nats-tls-key go together")
+	if c.NATSPassword != "" && c.NATSUser == "" {
+		bad("NATSPassword", "a NATS password needs a user too")
 	}
-	if len(c.Maps) == 0 {
-		bad("no --map rule: natsock would forward nothing (e.g. --map 'tasks.assigned=newTaskAssigned')")
+	if c.NATSTLSCert != "" && c.NATSTLSKey == "" {
+		bad("NATSTLSCert", "a client certificate needs its key too")
 	}
-	if _, err := NewMapping(c.Maps); err != nil {
-		errs = append(errs, err)
-	}
-	if _, err := NewInbound(c.Inbound); err != nil {
-		errs = append(errs, err)
-	}
-	for _, f := range []struct {
-		flag     string
-		negative bool
-	}{
-		{"--request-timeout", c.RequestTimeout < 0},
-		{"--max-inflight-requests", c.MaxInflightRequests < 0},
-		{"--shutdown-timeout", c.ShutdownTimeout < 0},
-		{"--handshake-timeout", c.HandshakeTimeout < 0},
-		{"--write-timeout", c.WriteTimeout < 0},
-		{"--max-connections", c.MaxConnections < 0},
-		{"--ping-interval", c.PingInterval < 0},
-		{"--ping-timeout", c.PingTimeout < 0},
-		{"--max-payload", c.MaxPayload < 0},
-		{"--max-queue-bytes", c.MaxQueueBytes < 0},
-		{"--max-queue-messages", c.MaxQueueMessages < 0},
-	} {
-		if f.negative {
-			bad("%s must not be negative", f.flag)
-		}
+	if c.NATSTLSKey != "" && c.NATSTLSCert == "" {
+		bad("NATSTLSKey", "a client key needs its certificate too")
 	}
 	if c.NATSReconnectBuffer < -1 {
-		bad("--nats-reconnect-buffer %d: want a size in bytes, or -1 to hold nothing while NATS is away", c.NATSReconnectBuffer)
+		bad("NATSReconnectBuffer", "want a size in bytes, or -1 to hold nothing while NATS is away")
 	}
-	if c.MaxConnectionsPerIP < 0 {
-		bad("--max-connections-per-ip must not be negative (0 means no bound)")
-	}
-	if c.MaxConnections > 0 && c.MaxConnectionsPerIP > c.MaxConnections {
-		bad("--max-connections-per-ip %d is above --max-connections %d", c.MaxConnectionsPerIP, c.MaxConnections)
-	}
-	if _, err := engine.ParseSlowPolicy(c.SlowPolicy); err != nil {
-		bad("--slow-policy: %v", err)
-	}
-	for _, o := range c.CORSOrigins {
-		if strings.TrimSpace(o) == "" {
-			bad("--cors-origin: an empty origin (want scheme://host[:port], or * for any)")
+	for _, f := range []struct {
+		name     string
+		negative bool
+	}{
+		{"RequestTimeout", c.RequestTimeout < 0},
+		{"MaxInflightRequests", c.MaxInflightRequests < 0},
+		{"HandshakeTimeout", c.HandshakeTimeout < 0},
+		{"ShutdownTimeout", c.ShutdownTimeout < 0},
+	} {
+		if f.negative {
+			bad(f.name, "must not be negative")
 		}
 	}
-	// The engine checks what is left, in its own words; the checks above
-	// name the flags, so it only speaks when they found nothing.
-	if len(errs) == 0 {
-		if err := c.socketioConfig().Validate(); err != nil {
-			errs = append(errs, err)
+
+	var r rules
+	if len(c.Maps) == 0 {
+		bad("Maps", "no rule: natsock would forward nothing (e.g. tasks.assigned=newTaskAssigned)")
+	} else if m, err := NewMapping(c.Maps); err == nil {
+		r.mapping = m
+	} else {
+		// Name the rule of each error (the rules are parsed again only on
+		// this path, to tell which is which).
+		for i, v := range c.Maps {
+			if _, err := ParseRule(v); err != nil {
+				errs = append(errs, &FieldError{Field: fmt.Sprintf("Maps[%d]", i), Err: err})
+			}
 		}
 	}
-	return errors.Join(errs...)
-}
-
-// socketioConfig is the Socket.IO part of c.
-func (c Config) socketioConfig() socketio.Config {
-	return socketio.Config{Engine: c.engineConfig(), ConnectTimeout: c.HandshakeTimeout, Logger: c.Logger}
-}
-
-// engineConfig is the Engine.IO part of c.
-func (c Config) engineConfig() engine.Config {
-	policy, _ := engine.ParseSlowPolicy(c.SlowPolicy)
-	return engine.Config{
-		PingInterval:        c.PingInterval,
-		PingTimeout:         c.PingTimeout,
-		MaxPayload:          c.MaxPayload,
-		MaxQueueBytes:       c.MaxQueueBytes,
-		MaxQueueMessages:    c.MaxQueueMessages,
-		SlowPolicy:          policy,
-		WriteTimeout:        c.WriteTimeout,
-		AllowEIO3:           c.AllowEIO3,
-		MaxConnections:      c.MaxConnections,
-		MaxConnectionsPerIP: c.MaxConnectionsPerIP,
-		AllowOrigins:        c.CORSOrigins,
-		Logger:              c.Logger,
+	if in, err := NewInbound(c.Inbound); err == nil {
+		r.inbound = in
+	} else {
+		seen := make(map[string]string) // event -> subject
+		for i, v := range c.Inbound {
+			ir, err := ParseInboundRule(v)
+			if err == nil {
+				if prev, dup := seen[ir.Event]; dup {
+					err = fmt.Errorf("%w: event %q is already mapped to %q", ErrBadRule, ir.Event, prev)
+				} else {
+					seen[ir.Event] = ir.Subject
+				}
+			}
+			if err != nil {
+				errs = append(errs, &FieldError{Field: fmt.Sprintf("Inbound[%d]", i), Err: err})
+			}
+		}
 	}
+
+	// The lower layers check their own fields, in their own words; their
+	// field names are given the path from Config.
+	s := c.SocketIO
+	s.Engine = engine.Config{}
+	errs = append(errs, nest("SocketIO", s.Validate())...)
+	errs = append(errs, nest("SocketIO.Engine", c.SocketIO.Engine.Validate())...)
+	if err := errors.Join(errs...); err != nil {
+		return rules{}, err
+	}
+	return r, nil
+}
+
+// fieldReporter is a lower layer's error about one field of its config
+// (engine.FieldError is one): the field's name within that config, and
+// what is wrong with it.
+type fieldReporter interface {
+	error
+	ConfigField() (field string, reason error)
+}
+
+// nest turns the errors joined in err, a lower layer's Validate's, into
+// FieldErrors at path: a fieldReporter's field is put under path
+// ("SocketIO.Engine" + "." + "MaxPayload"), any other error is about path
+// as a whole.
+func nest(path string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	if fr, ok := err.(fieldReporter); ok {
+		field, reason := fr.ConfigField()
+		return []error{&FieldError{Field: path + "." + field, Err: reason}}
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, nest(path, e)...)
+		}
+		return out
+	}
+	return []error{&FieldError{Field: path, Err: err}}
+}
+
+// checkHostPort checks a "host:port" listen address, port 0 to 65535 (or
+// a service name). Its error does not repeat the address.
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if ae, ok := err.(*net.AddrError); ok {
+		return fmt.Errorf("%s (want host:port)", ae.Err)
+	} else if err != nil {
+		return err
+	}
+	if n, err := strconv.Atoi(port); err == nil && (n < 0 || n > 65535) {
+		return fmt.Errorf("port %d is out of range (0 to 65535)", n)
+	} else if err != nil {
+		if _, err := net.LookupPort("tcp", port); err != nil {
+			return fmt.Errorf("port %q is neither a number nor a known service", port)
+		}
+	}
+	return nil
 }

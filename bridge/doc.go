@@ -44,11 +44,24 @@
 // how much (the log says so).
 //
 // A NATS message larger than a client's whole outbound queue
-// ([Config.MaxQueueBytes]) is dropped and counted ([Stats.TooLarge]) rather
-// than sent to sessions that would all refuse it. Connections are bounded
-// in all and per address ([Config.MaxConnections],
-// [Config.MaxConnectionsPerIP]), and a client has [Config.HandshakeTimeout]
-// to send its request headers and then its Socket.IO CONNECT.
+// (engine.Config.MaxQueueBytes) is dropped and counted ([Stats.TooLarge])
+// rather than sent to sessions that would all refuse it. Connections are
+// bounded in all and per address (engine.Config.MaxConnections and
+// MaxConnectionsPerIP), and a client has [Config.HandshakeTimeout] to send
+// its request headers and then its Socket.IO CONNECT.
+//
+// # Configuration
+//
+// [Config] holds the bridge's own settings and, in Config.SocketIO, the
+// socket.io server's, whose Engine field holds the Engine.IO server's: one
+// config type a layer, composed, each with its defaults in one block of
+// Default* constants ([DefaultListen], engine.DefaultMaxConnections, ...)
+// named on the fields they fill. A zero field takes its default;
+// [DefaultConfig] shows them all. [Config.Validate] reports every problem
+// at once, each a [*FieldError] naming the field by its path from Config
+// ("Maps[1]", "SocketIO.Engine.MaxPayload"), so that the command line can
+// say which flag, environment variable or file line gave the value. The
+// bridge knows nothing of where its values came from.
 //
 // The mapping and payload code is pure (no I/O) and fuzzed; the socket.io
 // protocol lives in package [github.com/natsock/natsock/protocol/socketio].

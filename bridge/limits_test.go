@@ -16,6 +16,8 @@ import (
 
 	"github.com/natsock/natsock/bridge"
 	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/protocol/engine"
+	"github.com/natsock/natsock/protocol/socketio"
 )
 
 // refusal makes a polling handshake and returns its status and the JSON
@@ -61,7 +63,7 @@ func TestConnectionLimits(t *testing.T) {
 	ns := startNATS(t)
 	t.Run("past --max-connections a handshake gets 503 naming the limit", func(t *testing.T) {
 		t.Parallel()
-		b := startBridge(t, bridge.Config{NATSURL: ns.ClientURL(), Maps: []string{"a=b"}, MaxConnections: 2})
+		b := startBridge(t, bridge.Config{NATSURL: ns.ClientURL(), Maps: []string{"a=b"}, SocketIO: socketio.Config{Engine: engine.Config{MaxConnections: 2}}})
 		_, first := dialStatus(t, b.URL)
 		dialStatus(t, b.URL)
 		if code, _ := dialStatus(t, b.URL); code != http.StatusServiceUnavailable {
@@ -78,7 +80,7 @@ func TestConnectionLimits(t *testing.T) {
 	})
 	t.Run("past --max-connections-per-ip a handshake gets 429 naming the address", func(t *testing.T) {
 		t.Parallel()
-		b := startBridge(t, bridge.Config{NATSURL: ns.ClientURL(), Maps: []string{"a=b"}, MaxConnectionsPerIP: 1})
+		b := startBridge(t, bridge.Config{NATSURL: ns.ClientURL(), Maps: []string{"a=b"}, SocketIO: socketio.Config{Engine: engine.Config{MaxConnectionsPerIP: 1}}})
 		dialStatus(t, b.URL)
 		if code, _ := dialStatus(t, b.URL); code != http.StatusTooManyRequests {
 			t.Fatalf("a second websocket from 127.0.0.1: %d, want 429", code)
@@ -123,7 +125,7 @@ func TestConnectionLimits(t *testing.T) {
 	})
 	t.Run("a message over --max-payload is refused: 413 on polling, close 1009 on websocket", func(t *testing.T) {
 		t.Parallel()
-		b := startBridge(t, bridge.Config{NATSURL: ns.ClientURL(), Maps: []string{"a=b"}, MaxPayload: 1000})
+		b := startBridge(t, bridge.Config{NATSURL: ns.ClientURL(), Maps: []string{"a=b"}, SocketIO: socketio.Config{Engine: engine.Config{MaxPayload: 1000}}})
 		resp, err := http.Get(b.URL + "/socket.io/?EIO=4&transport=polling")
 		if err != nil {
 			t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/natsock/natsock/bridge"
+	"github.com/natsock/natsock/protocol/engine"
+	"github.com/natsock/natsock/protocol/socketio"
 )
 
 // The bridge's part of the malformed-input corpus (the protocol's is in
@@ -61,9 +64,9 @@ func TestMalformedNATSPayloads(t *testing.T) {
 	nc := connect(t, ns.ClientURL())
 	const queue = 256 << 10
 	b := startBridge(t, bridge.Config{
-		NATSURL:       ns.ClientURL(),
-		Maps:          []string{"good.seq=seq", "bad.*=bad"},
-		MaxQueueBytes: queue,
+		NATSURL:  ns.ClientURL(),
+		Maps:     []string{"good.seq=seq", "bad.*=bad"},
+		SocketIO: socketio.Config{Engine: engine.Config{MaxQueueBytes: queue}},
 	})
 	clients := []*receiver{receive(t, b.URL), receive(t, b.URL), receive(t, b.URL)}
 
@@ -188,47 +191,55 @@ func maskedBinary(p []byte) []byte {
 }
 
 // TestConfigRefusesBadValues: every bad configuration value stops the
-// start with an error naming the flag, the value and why.
+// start with a *FieldError naming the field (its path from Config) and
+// why, in words that name no flag.
 func TestConfigRefusesBadValues(t *testing.T) {
 	t.Parallel()
 	base := func() bridge.Config {
 		return bridge.Config{NATSURL: "nats://127.0.0.1:1", Maps: []string{"a=b"}}
 	}
 	cases := []struct {
-		name string
-		set  func(*bridge.Config)
-		want []string
+		name  string
+		set   func(*bridge.Config)
+		field string
+		want  []string
 	}{
-		{"a listen address without a port", func(c *bridge.Config) { c.Listen = "localhost" }, []string{`--listen "localhost"`, "missing port"}},
-		{"a path without a leading slash", func(c *bridge.Config) { c.Path = "socket.io/" }, []string{`--path "socket.io/"`, "start and end with '/'"}},
-		{"an embedded listen address without a port", func(c *bridge.Config) { c.NATSURL = ""; c.EmbeddedNATSListen = "4222" }, []string{`--embedded-nats-listen "4222"`}},
-		{"a user without a password", func(c *bridge.Config) { c.NATSUser = "u" }, []string{"--nats-user and --nats-password go together"}},
-		{"a TLS certificate without its key", func(c *bridge.Config) { c.NATSTLSCert = "c.pem" }, []string{"--nats-tls-cert and --nats-tls-key go together"}},
-		{"no map at all", func(c *bridge.Config) { c.Maps = nil }, []string{"no --map rule"}},
-		{"a map without '='", func(c *bridge.Config) { c.Maps = []string{"tasks"} }, []string{`--map "tasks"`, "no '='"}},
-		{"a map with an empty token", func(c *bridge.Config) { c.Maps = []string{"a..b=e"} }, []string{`--map "a..b=e"`, "token 2 is empty"}},
-		{"a map with '>' before the end", func(c *bridge.Config) { c.Maps = []string{"a.>.b=e"} }, []string{`--map "a.>.b=e"`, "'>' must be the last token"}},
-		{"a map with a token mixing a wildcard", func(c *bridge.Config) { c.Maps = []string{"a.b*=e"} }, []string{`--map "a.b*=e"`, "mixes a wildcard"}},
-		{"a map with a space in its subject", func(c *bridge.Config) { c.Maps = []string{"a b=e"} }, []string{`--map "a b=e"`, "white space"}},
-		{"a map whose event is reserved", func(c *bridge.Config) { c.Maps = []string{"a=connect"} }, []string{`--map "a=connect"`, "reserved by socket.io"}},
-		{"a map naming token 9 of 2", func(c *bridge.Config) { c.Maps = []string{"a.*=e{9}"} }, []string{`--map "a.*=e{9}"`, "{9} names token 9"}},
-		{"a map with an unclosed brace", func(c *bridge.Config) { c.Maps = []string{"a.*=e{1"} }, []string{"'{' without '}'"}},
-		{"an inbound rule to a wildcard subject", func(c *bridge.Config) { c.Inbound = []string{"ev=a.*"} }, []string{`--inbound "ev=a.*"`, "a publish subject must be literal"}},
-		{"an inbound rule for a reserved event", func(c *bridge.Config) { c.Inbound = []string{"disconnect=a"} }, []string{`--inbound "disconnect=a"`, "reserved"}},
-		{"an event mapped twice inbound", func(c *bridge.Config) { c.Inbound = []string{"ev=a", "ev=b"} }, []string{`already mapped to "a"`}},
-		{"a negative request timeout", func(c *bridge.Config) { c.RequestTimeout = -time.Second }, []string{"--request-timeout must not be negative"}},
-		{"a negative shutdown timeout", func(c *bridge.Config) { c.ShutdownTimeout = -1 }, []string{"--shutdown-timeout must not be negative"}},
-		{"a negative handshake timeout", func(c *bridge.Config) { c.HandshakeTimeout = -1 }, []string{"--handshake-timeout must not be negative"}},
-		{"a negative write timeout", func(c *bridge.Config) { c.WriteTimeout = -1 }, []string{"--write-timeout must not be negative"}},
-		{"a negative ping interval", func(c *bridge.Config) { c.PingInterval = -1 }, []string{"--ping-interval must not be negative"}},
-		{"a negative max payload", func(c *bridge.Config) { c.MaxPayload = -1 }, []string{"--max-payload must not be negative"}},
-		{"a negative queue bound", func(c *bridge.Config) { c.MaxQueueBytes = -1 }, []string{"--max-queue-bytes must not be negative"}},
-		{"an unknown slow policy", func(c *bridge.Config) { c.SlowPolicy = "drop" }, []string{"--slow-policy", `"drop"`, "disconnect or drop-oldest"}},
-		{"a reconnect buffer below -1", func(c *bridge.Config) { c.NATSReconnectBuffer = -2 }, []string{"--nats-reconnect-buffer -2"}},
-		{"a negative connection limit", func(c *bridge.Config) { c.MaxConnections = -1 }, []string{"--max-connections must not be negative"}},
-		{"a per-address limit above the total", func(c *bridge.Config) { c.MaxConnections = 10; c.MaxConnectionsPerIP = 11 }, []string{"--max-connections-per-ip 11 is above --max-connections 10"}},
-		{"an empty CORS origin", func(c *bridge.Config) { c.CORSOrigins = []string{""} }, []string{"--cors-origin: an empty origin"}},
-		{"a negative inflight bound", func(c *bridge.Config) { c.MaxInflightRequests = -3 }, []string{"--max-inflight-requests must not be negative"}},
+		{"a listen address without a port", func(c *bridge.Config) { c.Listen = "localhost" }, "Listen", []string{"missing port"}},
+		{"a listen port past 65535", func(c *bridge.Config) { c.Listen = ":70000" }, "Listen", []string{"port 70000 is out of range"}},
+		{"a path without a leading slash", func(c *bridge.Config) { c.Path = "socket.io/" }, "Path", []string{"start and end with '/'"}},
+		{"an embedded listen address without a port", func(c *bridge.Config) { c.NATSURL = ""; c.EmbeddedNATSListen = "4222" }, "EmbeddedNATSListen", []string{"missing port"}},
+		{"a user without a password", func(c *bridge.Config) { c.NATSUser = "u" }, "NATSUser", []string{"needs a password"}},
+		{"a TLS certificate without its key", func(c *bridge.Config) { c.NATSTLSCert = "c.pem" }, "NATSTLSCert", []string{"needs its key"}},
+		{"no map at all", func(c *bridge.Config) { c.Maps = nil }, "Maps", []string{"no rule"}},
+		{"a map without '='", func(c *bridge.Config) { c.Maps = []string{"tasks"} }, "Maps[0]", []string{"no '='"}},
+		{"a map with an empty token", func(c *bridge.Config) { c.Maps = []string{"a..b=e"} }, "Maps[0]", []string{"token 2 is empty"}},
+		{"a map with '>' before the end", func(c *bridge.Config) { c.Maps = []string{"a.>.b=e"} }, "Maps[0]", []string{"'>' must be the last token"}},
+		{"a map with a token mixing a wildcard", func(c *bridge.Config) { c.Maps = []string{"a.b*=e"} }, "Maps[0]", []string{"mixes a wildcard"}},
+		{"a map with a space in its subject", func(c *bridge.Config) { c.Maps = []string{"a b=e"} }, "Maps[0]", []string{"white space"}},
+		{"a map whose event is reserved", func(c *bridge.Config) { c.Maps = []string{"a=connect"} }, "Maps[0]", []string{"reserved by socket.io"}},
+		{"a second map naming token 9 of 2", func(c *bridge.Config) { c.Maps = []string{"a=b", "a.*=e{9}"} }, "Maps[1]", []string{"{9} names token 9"}},
+		{"a map with an unclosed brace", func(c *bridge.Config) { c.Maps = []string{"a.*=e{1"} }, "Maps[0]", []string{"'{' without '}'"}},
+		{"an inbound rule to a wildcard subject", func(c *bridge.Config) { c.Inbound = []string{"ev=a.*"} }, "Inbound[0]", []string{"a publish subject must be literal"}},
+		{"an inbound rule for a reserved event", func(c *bridge.Config) { c.Inbound = []string{"disconnect=a"} }, "Inbound[0]", []string{"reserved"}},
+		{"an event mapped twice inbound", func(c *bridge.Config) { c.Inbound = []string{"ev=a", "ev=b"} }, "Inbound[1]", []string{`already mapped to "a"`}},
+		{"a negative connection limit", func(c *bridge.Config) { c.SocketIO.Engine.MaxConnections = -1 }, "SocketIO.Engine.MaxConnections", []string{"must not be negative"}},
+		{"a negative request timeout", func(c *bridge.Config) { c.RequestTimeout = -time.Second }, "RequestTimeout", []string{"must not be negative"}},
+		{"a negative shutdown timeout", func(c *bridge.Config) { c.ShutdownTimeout = -1 }, "ShutdownTimeout", []string{"must not be negative"}},
+		{"a negative handshake timeout", func(c *bridge.Config) { c.HandshakeTimeout = -1 }, "HandshakeTimeout", []string{"must not be negative"}},
+		{"a negative write timeout", func(c *bridge.Config) { c.SocketIO.Engine.WriteTimeout = -1 }, "SocketIO.Engine.WriteTimeout", []string{"must not be negative"}},
+		{"a negative ping interval", func(c *bridge.Config) { c.SocketIO.Engine.PingInterval = -1 }, "SocketIO.Engine.PingInterval", []string{"must not be negative"}},
+		{"a negative max payload", func(c *bridge.Config) { c.SocketIO.Engine.MaxPayload = -1 }, "SocketIO.Engine.MaxPayload", []string{"must not be negative"}},
+		{"a negative queue bound", func(c *bridge.Config) { c.SocketIO.Engine.MaxQueueBytes = -1 }, "SocketIO.Engine.MaxQueueBytes", []string{"must not be negative"}},
+		{"an unknown slow policy", func(c *bridge.Config) { c.SocketIO.Engine.SlowPolicy = 7 }, "SocketIO.Engine.SlowPolicy", []string{"not a known policy"}},
+		{"a reconnect buffer below -1", func(c *bridge.Config) { c.NATSReconnectBuffer = -2 }, "NATSReconnectBuffer", []string{"-1 to hold nothing"}},
+		{"a per-address limit above the total", func(c *bridge.Config) {
+			c.SocketIO.Engine.MaxConnections = 10
+			c.SocketIO.Engine.MaxConnectionsPerIP = 11
+		}, "SocketIO.Engine.MaxConnectionsPerIP", []string{"is above the bound on all connections (10)"}},
+		{"a per-address limit above the default total", func(c *bridge.Config) { c.SocketIO.Engine.MaxConnectionsPerIP = 70000 }, "SocketIO.Engine.MaxConnectionsPerIP", []string{"(65536)"}},
+		{"an empty CORS origin", func(c *bridge.Config) { c.SocketIO.Engine.AllowOrigins = []string{"*", " "} }, "SocketIO.Engine.AllowOrigins[1]", []string{"empty origin"}},
+		{"a negative inflight bound", func(c *bridge.Config) { c.MaxInflightRequests = -3 }, "MaxInflightRequests", []string{"must not be negative"}},
+		{"a negative socket.io connect timeout", func(c *bridge.Config) { c.SocketIO.ConnectTimeout = -1 }, "SocketIO", []string{"ConnectTimeout must not be negative"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -238,21 +249,75 @@ func TestConfigRefusesBadValues(t *testing.T) {
 			if err == nil {
 				t.Fatal("bridge.New accepted it")
 			}
+			if !errors.Is(err, bridge.ErrConfig) {
+				t.Errorf("error %q does not wrap ErrConfig", err)
+			}
+			var fe *bridge.FieldError
+			if !errors.As(err, &fe) || fe.Field != tc.field {
+				t.Fatalf("error %q is not a FieldError for %s", err, tc.field)
+			}
 			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not say %q", err, w)
+				if !strings.Contains(fe.Err.Error(), w) {
+					t.Errorf("the reason %q does not say %q", fe.Err, w)
 				}
+			}
+			// The rules' own parser (mapping.go) words its errors for now.
+			if !strings.HasPrefix(fe.Field, "Maps") && !strings.HasPrefix(fe.Field, "Inbound") && strings.Contains(err.Error(), "--") {
+				t.Errorf("error %q names a flag; bridge knows nothing of the command line", err)
 			}
 		})
 	}
-	// Every problem at once.
+	// Every problem at once, each its own FieldError.
 	cfg := base()
-	for _, tc := range cases[17:] {
+	first := 19 // from here on, the cases set different fields
+	for _, tc := range cases[first:] {
 		tc.set(&cfg)
 	}
-	_, err := bridge.New(cfg)
-	if err == nil || !errors.Is(err, bridge.ErrConfig) || strings.Count(err.Error(), "\n") < 10 {
-		t.Errorf("a config with %d bad values gave %v; want each named, wrapping ErrConfig", len(cases)-17, err)
+	err := cfg.Validate()
+	var fields []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var fe *bridge.FieldError
+		if errors.As(e, &fe) {
+			fields = append(fields, fe.Field)
+		}
+	}
+	for _, tc := range cases[first:] {
+		if !slices.Contains(fields, tc.field) {
+			t.Errorf("with every bad value at once, Validate reported %q; it misses %s", fields, tc.field)
+		}
 	}
 	t.Logf("%d configuration values tried", len(cases))
+}
+
+// TestDefaultConfigIsWhatAZeroConfigMeans: the defaults are filled from
+// each layer's Default* constants, one home for each.
+func TestDefaultConfigIsWhatAZeroConfigMeans(t *testing.T) {
+	t.Parallel()
+	c := bridge.DefaultConfig()
+	e := c.SocketIO.Engine
+	for _, tc := range []struct {
+		name      string
+		got, want any
+	}{
+		{"Listen", c.Listen, bridge.DefaultListen},
+		{"Path", c.Path, bridge.DefaultPath},
+		{"NATSReconnectBuffer", c.NATSReconnectBuffer, bridge.DefaultNATSReconnectBuffer},
+		{"HandshakeTimeout", c.HandshakeTimeout, bridge.DefaultHandshakeTimeout},
+		{"SocketIO.ConnectTimeout", c.SocketIO.ConnectTimeout, bridge.DefaultHandshakeTimeout},
+		{"SocketIO.Engine.MaxConnections", e.MaxConnections, engine.DefaultMaxConnections},
+		{"SocketIO.Engine.MaxConnectionsPerIP", e.MaxConnectionsPerIP, 0},
+		{"SocketIO.Engine.MaxPayload", e.MaxPayload, engine.DefaultMaxPayload},
+		{"SocketIO.Engine.PingInterval", e.PingInterval, engine.DefaultPingInterval},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("DefaultConfig().%s = %v, want %v", tc.name, tc.got, tc.want)
+		}
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "Maps: no rule") {
+		t.Errorf("DefaultConfig().Validate() = %v; want only the missing rules reported", err)
+	}
+	c.Maps = []string{"a=b"}
+	if err := c.Validate(); err != nil {
+		t.Errorf("DefaultConfig() with a rule does not validate: %v", err)
+	}
 }

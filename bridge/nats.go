@@ -18,11 +18,11 @@ import (
 func startEmbedded(listen string, logger *slog.Logger) (*server.Server, error) {
 	host, portStr, err := net.SplitHostPort(listen)
 	if err != nil {
-		return nil, fmt.Errorf("bridge: --embedded-nats-listen %q: %w", listen, err)
+		return nil, fmt.Errorf("bridge: embedded NATS listen address %q: %w", listen, err)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil || port < 0 || port > 65535 {
-		return nil, fmt.Errorf("bridge: --embedded-nats-listen %q: bad port", listen)
+		return nil, fmt.Errorf("bridge: embedded NATS listen address %q: bad port", listen)
 	}
 	if port == 0 {
 		port = server.RANDOM_PORT

@@ -38,8 +38,8 @@ func TestNATSOutageKeepsSocketsAndResumes(t *testing.T) {
 	cfg := guideConfig(ns.ClientURL())
 	cfg.NATSReconnectBuffer = buffer
 	cfg.RequestTimeout = 5 * time.Second
-	cfg.PingInterval = 200 * time.Millisecond // the clients answer pings all through the outage
-	cfg.PingTimeout = 2 * time.Second
+	cfg.SocketIO.Engine.PingInterval = 200 * time.Millisecond // the clients answer pings all through the outage
+	cfg.SocketIO.Engine.PingTimeout = 2 * time.Second
 	b := startBridge(t, cfg, func(b *bridge.Bridge) {
 		bridge.SetReconnectDelay(b, func(int) time.Duration {
 			select {

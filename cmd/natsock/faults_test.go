@@ -147,20 +147,24 @@ func testServeBadFlags(t *testing.T, bin string) {
 		args []string
 		want []string
 	}{
-		{"a word for a number", nil, []string{"--max-connections", "abc"}, []string{`invalid value "abc" for flag -max-connections`}},
-		{"a number past int64", nil, []string{"--max-queue-bytes", "99999999999999999999"}, []string{"-max-queue-bytes", "value out of range"}},
-		{"a duration without a unit", nil, []string{"--handshake-timeout", "5"}, []string{`invalid value "5" for flag -handshake-timeout`}},
-		{"a negative write timeout", nil, []string{"--write-timeout", "-1s"}, []string{"--write-timeout must not be negative"}},
-		{"a negative connection limit", nil, []string{"--max-connections", "-1"}, []string{"--max-connections must not be negative"}},
-		{"a per-address limit above the total", nil, []string{"--max-connections", "5", "--max-connections-per-ip", "10"}, []string{"--max-connections-per-ip 10 is above --max-connections 5"}},
-		{"a reconnect buffer of -5", nil, []string{"--nats-reconnect-buffer", "-5"}, []string{"--nats-reconnect-buffer -5", "-1 to hold nothing"}},
-		{"an unknown slow policy", nil, []string{"--slow-policy", "drop"}, []string{"--slow-policy", `"drop"`}},
+		{"a word for a number", nil, []string{"--max-connections", "abc"}, []string{`--max-connections "abc": not a whole number`}},
+		{"a number past int64", nil, []string{"--max-queue-bytes", "99999999999999999999"}, []string{`--max-queue-bytes "99999999999999999999": out of range`}},
+		{"a duration without a unit", nil, []string{"--handshake-timeout", "5"}, []string{`--handshake-timeout "5": not a duration`}},
+		{"a negative write timeout", nil, []string{"--write-timeout", "-1s"}, []string{`--write-timeout "-1s": must not be negative`}},
+		{"a negative connection limit", nil, []string{"--max-connections", "-1"}, []string{`--max-connections "-1": must not be negative`}},
+		{"a per-address limit above the total", nil, []string{"--max-connections", "5", "--max-connections-per-ip", "10"}, []string{`--max-connections-per-ip "10": is above the bound on all connections (5)`}},
+		{"a reconnect buffer of -5", nil, []string{"--nats-reconnect-buffer", "-5"}, []string{`--nats-reconnect-buffer "-5"`, "-1 to hold nothing"}},
+		{"an unknown slow policy", nil, []string{"--slow-policy", "drop"}, []string{`--slow-policy "drop"`, "disconnect or drop-oldest"}},
 		{"a misspelled flag", nil, []string{"--max-conections", "5"}, []string{"flag provided but not defined: -max-conections"}},
-		{"a bad log level", nil, []string{"--log-level", "loud"}, []string{`--log-level "loud"`}},
-		{"a word in an environment variable", []string{"NATSOCK_MAX_CONNECTIONS=lots"}, nil, []string{`"lots"`, "NATSOCK_MAX_CONNECTIONS"}},
-		{"a bad duration in an environment variable", []string{"NATSOCK_HANDSHAKE_TIMEOUT=soon"}, nil, []string{`"soon"`, "NATSOCK_HANDSHAKE_TIMEOUT"}},
+		{"a bad log level", nil, []string{"--log-level", "loud"}, []string{`--log-level "loud": want debug, info, warn or error`}},
+		{"a bad log format", nil, []string{"--log-format", "xml"}, []string{`--log-format "xml": want text or json`}},
+		{"a word in an environment variable", []string{"NATSOCK_MAX_CONNECTIONS=lots"}, nil, []string{`NATSOCK_MAX_CONNECTIONS="lots": not a whole number`}},
+		{"a bad duration in an environment variable", []string{"NATSOCK_HANDSHAKE_TIMEOUT=soon"}, nil, []string{`NATSOCK_HANDSHAKE_TIMEOUT="soon": not a duration`}},
 		{"a subject token with a wildcard inside", nil, []string{"--map", "tasks.as*=e"}, []string{`--map "tasks.as*=e"`, "mixes a wildcard"}},
 		{"an inbound subject with a wildcard", nil, []string{"--inbound", "ev=tasks.>"}, []string{`--inbound "ev=tasks.>"`, "must be literal"}},
+		{"a word for a number and a negative timeout at once", nil, []string{"--max-payload", "many", "--write-timeout", "-1s"},
+			[]string{`--max-payload "many": not a whole number`, `--write-timeout "-1s": must not be negative`}},
+		{"a missing config file", nil, []string{"--config", "no-such-natsock.yaml"}, []string{"--config: open no-such-natsock.yaml"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

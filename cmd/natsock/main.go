@@ -25,7 +25,8 @@ func newApp() *cli.App {
 	return &cli.App{
 		Name:     "natsock",
 		Usage:    "bridge NATS subjects to socket.io clients",
-		Commands: []*cli.Command{serveCommand(), publishCommand(), benchCommand()},
+		Version:  version(),
+		Commands: []*cli.Command{serveCommand(), checkCommand(), publishCommand(), benchCommand(), versionCommand()},
 	}
 }
 
@@ -34,17 +35,14 @@ func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-func newLogger(level, format string) (*slog.Logger, error) {
+// newLogger logs to standard error at level (debug, info, warn or error)
+// in format (text or json); the settings table has checked both.
+func newLogger(level, format string) *slog.Logger {
 	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
-	}
+	_ = lv.UnmarshalText([]byte(level))
 	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }

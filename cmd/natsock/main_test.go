@@ -66,6 +66,22 @@ func TestNatsock(t *testing.T) {
 		t.Parallel()
 		testServeHelp(t, bin)
 	})
+	t.Run("check says ok for the example config file, named by --config or NATSOCK_CONFIG", func(t *testing.T) {
+		t.Parallel()
+		testCheckExample(t, bin)
+	})
+	t.Run("check exits 2 printing every problem, each naming its flag, variable or file line", func(t *testing.T) {
+		t.Parallel()
+		testCheckProblems(t, bin)
+	})
+	t.Run("serve takes its rules from a config file and a client gets what NATS publishes", func(t *testing.T) {
+		t.Parallel()
+		testServeConfigFile(t, bin)
+	})
+	t.Run("version and --version name the module version, the commit and Go's version", func(t *testing.T) {
+		t.Parallel()
+		testVersion(t, bin)
+	})
 	t.Run("the guide's page in Chromium shows a published notification and its button's emit", func(t *testing.T) {
 		t.Parallel()
 		testGuidePage(t, bin)
@@ -332,7 +348,7 @@ func testServeBadMap(t *testing.T, bin string) {
 		{"a map with an invalid subject", "tasks..assigned=e", []string{`--map "tasks..assigned=e"`, `subject "tasks..assigned"`, "token 2 is empty"}},
 		// The README quotes this one.
 		{"a map with an unknown placeholder", "tasks.*=task:{3}", []string{
-			`natsock: bridge: bad placeholder: --map "tasks.*=task:{3}": event "task:{3}": {3} names token 3, but the subject has 2`}},
+			`natsock: --map "tasks.*=task:{3}": `, `event "task:{3}": {3} names token 3, but the subject has 2`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"time"
+
+	"github.com/natsock/natsock/bridge"
+	"github.com/natsock/natsock/protocol/engine"
+)
+
+// options is everything `natsock serve` is told: the bridge's Config, and
+// the command's own settings.
+type options struct {
+	Bridge    bridge.Config
+	LogLevel  string
+	LogFormat string
+}
+
+// The command's own defaults; the bridge's are bridge's (see
+// bridge.DefaultConfig).
+const (
+	defaultLogLevel  = "info"
+	defaultLogFormat = "text"
+)
+
+// newOptions is what the sources fill: the command's defaults, and a zero
+// bridge.Config whose zero fields the bridge fills with its defaults.
+func newOptions() options {
+	return options{LogLevel: defaultLogLevel, LogFormat: defaultLogFormat}
+}
+
+// defaultOptions is what a setting means when no source gives it, for
+// --help: newOptions with the bridge's defaults (its own and its layers')
+// filled in.
+func defaultOptions() options {
+	o := newOptions()
+	o.Bridge = bridge.DefaultConfig()
+	return o
+}
+
+// settings is the table of everything natsock serve and natsock check can
+// be told. Each row is a flag, its environment variables (NATSOCK_ and the
+// flag's name; see row) and its key in the config file, filling one field
+// of options; the flags, the environment, the file's keys and --help are
+// all made from it. Adding a setting is adding a row (and the field, with
+// its default and doc, in the layer that owns it).
+func settings() []*setting {
+	b := func(o *options) *bridge.Config { return &o.Bridge }
+	e := func(o *options) *engine.Config { return &o.Bridge.SocketIO.Engine }
+	return []*setting{
+		row("listen", "listen", stringField(func(o *options) *string { return &b(o).Listen }),
+			"HTTP address for socket.io, /healthz and /readyz"),
+		row("path", "path", stringField(func(o *options) *string { return &b(o).Path }),
+			"socket.io endpoint path"),
+
+		row("map", "maps", listField(func(o *options) *[]string { return &b(o).Maps }),
+			"SUBJECT=EVENT: emit SUBJECT's messages as EVENT (repeatable)"),
+		row("inbound", "inbound", listField(func(o *options) *[]string { return &b(o).Inbound }),
+			"EVENT=SUBJECT: publish a client's EVENT to SUBJECT (repeatable)"),
+		row("request-timeout", "request_timeout", durationField(func(o *options) *time.Duration { return &b(o).RequestTimeout }),
+			"bound on the NATS request behind an acknowledged emit"),
+		row("max-inflight-requests", "max_inflight_requests", intField(func(o *options) *int { return &b(o).MaxInflightRequests }),
+			"concurrent acknowledged emits before new ones get an error"),
+
+		row("nats-url", "nats.url", stringField(func(o *options) *string { return &b(o).NATSURL }),
+			"NATS servers, comma-separated; empty starts an embedded NATS server").alsoEnv("NATS_URL"),
+		row("embedded-nats-listen", "nats.embedded_listen", stringField(func(o *options) *string { return &b(o).EmbeddedNATSListen }),
+			"client address of the embedded NATS server (port 0: any free port)"),
+		row("nats-creds", "nats.creds", stringField(func(o *options) *string { return &b(o).NATSCreds }),
+			"NATS user credentials file"),
+		row("nats-nkey", "nats.nkey", stringField(func(o *options) *string { return &b(o).NATSNKey }),
+			"NATS nkey seed file"),
+		row("nats-user", "nats.user", stringField(func(o *options) *string { return &b(o).NATSUser }),
+			"NATS user (with --nats-password)"),
+		row("nats-password", "nats.password", stringField(func(o *options) *string { return &b(o).NATSPassword }),
+			"NATS password").hidden(),
+		row("nats-token", "nats.token", stringField(func(o *options) *string { return &b(o).NATSToken }),
+			"NATS token").hidden(),
+		row("nats-tls-ca", "nats.tls_ca", stringField(func(o *options) *string { return &b(o).NATSTLSCA }),
+			"CA file to verify the NATS server"),
+		row("nats-tls-cert", "nats.tls_cert", stringField(func(o *options) *string { return &b(o).NATSTLSCert }),
+			"client certificate file for NATS (with --nats-tls-key)"),
+		row("nats-tls-key", "nats.tls_key", stringField(func(o *options) *string { return &b(o).NATSTLSKey }),
+			"client key file for NATS"),
+		row("nats-reconnect-buffer", "nats.reconnect_buffer", intField(func(o *options) *int { return &b(o).NATSReconnectBuffer }),
+			"bytes of inbound emits held while NATS is away; past it an acknowledged emit gets an error (-1: hold nothing)"),
+
+		row("cors-origin", "cors_origins", listField(func(o *options) *[]string { return &e(o).AllowOrigins }),
+			"browser origin allowed to connect, * for any (repeatable; default same-origin only)"),
+		row("ping-interval", "ping_interval", durationField(func(o *options) *time.Duration { return &e(o).PingInterval }),
+			"Engine.IO heartbeat interval"),
+		row("ping-timeout", "ping_timeout", durationField(func(o *options) *time.Duration { return &e(o).PingTimeout }),
+			"Engine.IO heartbeat timeout"),
+		row("max-payload", "max_payload", intField(func(o *options) *int { return &e(o).MaxPayload }),
+			"largest client message or polling body, in bytes"),
+		row("max-queue-bytes", "max_queue_bytes", intField(func(o *options) *int { return &e(o).MaxQueueBytes }),
+			"bytes queued for one client before the slow-consumer policy applies"),
+		row("max-queue-messages", "max_queue_messages", intField(func(o *options) *int { return &e(o).MaxQueueMessages }),
+			"messages queued for one client before the slow-consumer policy applies"),
+		row("slow-policy", "slow_policy", textField(func(o *options) *engine.SlowPolicy { return &e(o).SlowPolicy }),
+			`at a full queue: disconnect (reason "slow") or drop-oldest`),
+		row("write-timeout", "write_timeout", durationField(func(o *options) *time.Duration { return &e(o).WriteTimeout }),
+			"bound on one websocket write or polling response to a client"),
+		row("max-connections", "max_connections", intField(func(o *options) *int { return &e(o).MaxConnections }),
+			"socket.io connections open at once; past it a handshake gets 503"),
+		row("max-connections-per-ip", "max_connections_per_ip", intField(func(o *options) *int { return &e(o).MaxConnectionsPerIP }),
+			"connections from one IP address; past it a handshake gets 429 (0: no bound; behind a proxy all clients share its address)"),
+		row("handshake-timeout", "handshake_timeout", durationField(func(o *options) *time.Duration { return &b(o).HandshakeTimeout }),
+			"time a client has to send its HTTP request headers, and its socket.io CONNECT after the Engine.IO handshake"),
+		row("allow-eio3", "allow_eio3", boolField(func(o *options) *bool { return &e(o).AllowEIO3 }),
+			"accept socket.io v2 clients (Engine.IO v3)"),
+		row("shutdown-timeout", "shutdown_timeout", durationField(func(o *options) *time.Duration { return &b(o).ShutdownTimeout }),
+			"bound on a graceful shutdown"),
+
+		row("log-level", "log.level", oneOfField(func(o *options) *string { return &o.LogLevel }, "debug", "info", "warn", "error"),
+			"debug, info, warn or error"),
+		row("log-format", "log.format", oneOfField(func(o *options) *string { return &o.LogFormat }, "text", "json"),
+			"text or json"),
+	}
+}
