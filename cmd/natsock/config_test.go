@@ -21,6 +21,7 @@ import (
 
 	"github.com/natsock/natsock/bridge"
 	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/protocol/engine"
 )
 
 // load reads the settings from args, env (instead of the process's
@@ -488,5 +489,55 @@ func testVersion(t *testing.T, bin string) {
 	}
 	if want := "(commit " + strings.TrimSpace(string(rev)) + ", "; !strings.Contains(out, want) {
 		t.Errorf("natsock version said %q; want it to name the commit, %q", out, want)
+	}
+}
+
+// TestFieldKindsReadTheirText: each kind of field parses what a flag, an
+// environment variable or a file scalar gives, refuses what it cannot
+// read with a reason that does not repeat the value, and shows its value
+// for --help.
+func TestFieldKindsReadTheirText(t *testing.T) {
+	t.Parallel()
+	var o options
+	var secret []byte // bytes are for a setting to come (a JWT secret)
+	for _, tc := range []struct {
+		name  string
+		field field
+		texts []string
+		bad   string // a text it refuses, "" if none
+		check func() bool
+		help  string
+	}{
+		{"a string", stringField(func(o *options) *string { return &o.Bridge.Path }), []string{"/x/"}, "",
+			func() bool { return o.Bridge.Path == "/x/" }, `"/x/"`},
+		{"one of a few words", oneOfField(func(o *options) *string { return &o.LogFormat }, "text", "json"), []string{"json"}, "yaml",
+			func() bool { return o.LogFormat == "json" }, `"json"`},
+		{"a whole number", intField(func(o *options) *int { return &o.Bridge.MaxInflightRequests }), []string{" 12 "}, "1.5",
+			func() bool { return o.Bridge.MaxInflightRequests == 12 }, "12"},
+		{"a duration", durationField(func(o *options) *time.Duration { return &o.Bridge.RequestTimeout }), []string{"1m30s"}, "90",
+			func() bool { return o.Bridge.RequestTimeout == 90*time.Second }, "1m30s"},
+		{"a boolean", boolField(func(o *options) *bool { return &o.Bridge.SocketIO.Engine.AllowEIO3 }), []string{"true"}, "yes",
+			func() bool { return o.Bridge.SocketIO.Engine.AllowEIO3 }, "true"},
+		{"a text type", textField(func(o *options) *engine.SlowPolicy { return &o.Bridge.SocketIO.Engine.SlowPolicy }), []string{"drop-oldest"}, "drop",
+			func() bool { return o.Bridge.SocketIO.Engine.SlowPolicy == engine.SlowDropOldest }, `"drop-oldest"`},
+		{"bytes", bytesField(func(*options) *[]byte { return &secret }), []string{"s3cret"}, "",
+			func() bool { return string(secret) == "s3cret" }, `"s3cret"`},
+		{"a list", listField(func(o *options) *[]string { return &o.Bridge.Maps }), []string{"a=b", "c=d"}, "",
+			func() bool { return slices.Equal(o.Bridge.Maps, []string{"a=b", "c=d"}) }, "a=b,c=d"},
+	} {
+		if err := tc.field.set(&o, tc.texts); err != nil || !tc.check() {
+			t.Errorf("%s: set(%q) = %v, giving %+v", tc.name, tc.texts, err, o)
+		}
+		if got := tc.field.text(&o); got != tc.help {
+			t.Errorf("%s: --help shows %s, want %s", tc.name, got, tc.help)
+		}
+		if tc.bad == "" {
+			continue
+		}
+		if err := tc.field.set(&o, []string{tc.bad}); err == nil {
+			t.Errorf("%s: %q was accepted", tc.name, tc.bad)
+		} else if !tc.check() {
+			t.Errorf("%s: a refused %q changed the value", tc.name, tc.bad)
+		}
 	}
 }

@@ -137,6 +137,13 @@ func durationField(at func(*options) *time.Duration) field {
 		format: time.Duration.String}
 }
 
+// bytesField is a field of bytes given as text (a secret, say).
+func bytesField(at func(*options) *[]byte) field {
+	return scalar[[]byte]{at: at, quote: true,
+		parse:  func(s string) ([]byte, error) { return []byte(s), nil },
+		format: func(b []byte) string { return string(b) }}
+}
+
 func boolField(at func(*options) *bool) field {
 	return scalar[bool]{at: at,
 		parse: func(s string) (bool, error) {
