@@ -25,7 +25,7 @@ Examples:
 			if c.NArg() > 0 {
 				return cli.Exit("natsock check: takes no arguments; did you mean --config "+c.Args().First()+"?", 2)
 			}
-			cfg, err := src.load(c)
+			cfg, err := src.load()
 			if err != nil {
 				return badConfig(lines(err))
 			}

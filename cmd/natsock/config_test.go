@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/natsock/natsock/bridge"
 	"github.com/natsock/natsock/bridge/bridgetest"
 	"github.com/natsock/natsock/protocol/engine"
@@ -43,7 +41,7 @@ func load(t *testing.T, env map[string]string, args ...string) (*config, error) 
 	if err := set.Parse(args); err != nil {
 		t.Fatalf("natsock %s: %v", strings.Join(args, " "), err)
 	}
-	return src.load(cli.NewContext(nil, set, nil))
+	return src.load()
 }
 
 // mustLoad is load, failing the test on a config-file error.
@@ -67,20 +65,24 @@ func writeConfig(t *testing.T, text string) string {
 	return path
 }
 
+// precedenceCase is the sources of one precedence test and what they
+// give: max_payload, maps, nats.url and allow_eio3.
+type precedenceCase struct {
+	name    string
+	file    bool // --config names the test's file
+	env     map[string]string
+	args    []string
+	payload int
+	maps    []string
+	url     string
+	eio3    bool
+	from    string // where max_payload came from: a flag, a variable, "file" or ""
+}
+
 func TestAFlagBeatsTheEnvironmentWhichBeatsTheFile(t *testing.T) {
 	t.Parallel()
 	file := "max_payload: 100\nmaps: [a=file, b=file]\nallow_eio3: false\nnats:\n  url: nats://file:4222\n"
-	tests := []struct {
-		name    string
-		file    bool
-		env     map[string]string
-		args    []string
-		payload int
-		maps    []string
-		url     string
-		eio3    bool
-		from    string // where max_payload came from
-	}{
+	tests := []precedenceCase{
 		{"nothing given leaves the zero value, for the bridge's default", false, nil, nil, 0, nil, "", false, ""},
 		{"the file alone gives its values", true, nil, nil, 100, []string{"a=file", "b=file"}, "nats://file:4222", false, "file"},
 		{"the environment beats the file",
@@ -95,6 +97,13 @@ func TestAFlagBeatsTheEnvironmentWhichBeatsTheFile(t *testing.T) {
 		{"a boolean flag can say false", true, map[string]string{"NATSOCK_ALLOW_EIO3": "true"}, []string{"--allow-eio3=false"}, 100, []string{"a=file", "b=file"}, "nats://file:4222", false, "file"},
 	}
 	path := writeConfig(t, file)
+	other := writeConfig(t, "max_payload: 7\n")
+	tests = append(tests,
+		precedenceCase{"NATSOCK_CONFIG names the file when --config does not", false, map[string]string{"NATSOCK_CONFIG": path}, nil,
+			100, []string{"a=file", "b=file"}, "nats://file:4222", false, "file"},
+		precedenceCase{"--config beats NATSOCK_CONFIG", true, map[string]string{"NATSOCK_CONFIG": other}, nil,
+			100, []string{"a=file", "b=file"}, "nats://file:4222", false, "file"},
+	)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

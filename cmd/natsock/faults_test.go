@@ -164,7 +164,7 @@ func testServeBadFlags(t *testing.T, bin string) {
 		{"an inbound subject with a wildcard", nil, []string{"--inbound", "ev=tasks.>"}, []string{`--inbound "ev=tasks.>"`, "must be literal"}},
 		{"a word for a number and a negative timeout at once", nil, []string{"--max-payload", "many", "--write-timeout", "-1s"},
 			[]string{`--max-payload "many": not a whole number`, `--write-timeout "-1s": must not be negative`}},
-		{"a missing config file", nil, []string{"--config", "no-such-natsock.yaml"}, []string{"--config: open no-such-natsock.yaml"}},
+		{"a missing config file", nil, []string{"--config", "no-such-natsock.yaml"}, []string{`--config "no-such-natsock.yaml": open no-such-natsock.yaml: no such file`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

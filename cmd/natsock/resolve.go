@@ -34,9 +34,6 @@ type origin struct {
 	key   string   // the file key
 }
 
-// configFlag names the config file.
-const configFlag = "config"
-
 // sources are where a command reads its settings: its flags (made from
 // the settings table, with the --config flag), the environment, and the
 // config file the flag or NATSOCK_CONFIG names.
@@ -44,6 +41,7 @@ type sources struct {
 	table     []*setting
 	flags     []cli.Flag
 	flagOf    map[*setting]*cliFlag
+	file      *cliFlag // --config
 	lookupEnv func(string) (string, bool)
 }
 
@@ -52,8 +50,12 @@ type sources struct {
 func newSources() *sources {
 	def := defaultOptions()
 	src := &sources{table: settings(), flagOf: make(map[*setting]*cliFlag), lookupEnv: os.LookupEnv}
-	src.flags = []cli.Flag{&cli.StringFlag{Name: configFlag, EnvVars: []string{"NATSOCK_CONFIG"}, TakesFile: true,
-		Usage: "YAML config file giving any setting below by its key (a flag beats its environment variable, which beats the file)"}}
+	// The file's own setting: a flag and an environment variable, read
+	// first, through the same sources as the others.
+	src.file = &cliFlag{s: &setting{flag: "config", env: []string{"NATSOCK_CONFIG"},
+		usage: "YAML config file giving any setting below by its key; a flag beats its environment variable, which beats the file",
+		field: stringField(func(o *options) *string { return &o.ConfigFile })}}
+	src.flags = []cli.Flag{src.file}
 	for _, s := range src.table {
 		f := &cliFlag{s: s, def: s.field.text(&def)}
 		src.flagOf[s] = f
@@ -72,19 +74,22 @@ type config struct {
 	bad     []string // the values that could not be read, each naming its source
 }
 
-// load fills options from the flags given in c, the environment and
+// load fills options from the flags given (once the command line is
+// parsed), the environment and
 // the config file (--config or NATSOCK_CONFIG), in that precedence. Its
 // error is the config file's: unreadable, not YAML, an unknown key, a
 // value of the wrong shape. A value that does not parse (a word for a
 // number) is kept in cfg.bad, naming its source, and its setting keeps its
 // default, so that problems() can report it with every other problem.
-func (src *sources) load(c *cli.Context) (*config, error) {
+func (src *sources) load() (*config, error) {
 	cfg := &config{opts: newOptions(), origins: make(map[*setting]*origin), table: src.table}
 	var file *configFile
-	if path := c.String(configFlag); path != "" {
+	if o := src.pick(src.file.s, nil); o != nil {
+		path := o.texts[0]
+		cfg.opts.ConfigFile = path
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("--config: %w", err)
+			return nil, fmt.Errorf("%s: %w", o.describe(0), err)
 		}
 		if file, err = parseConfigFile(path, data, src.table); err != nil {
 			return nil, err
@@ -113,7 +118,11 @@ func (cfg *config) problems() []string {
 // pick returns the origin of the value that wins for s, or nil when no
 // source gives one.
 func (src *sources) pick(s *setting, file *configFile) *origin {
-	if f := src.flagOf[s]; f != nil && f.given {
+	f := src.flagOf[s]
+	if s == src.file.s {
+		f = src.file
+	}
+	if f != nil && f.given {
 		return &origin{s: s, from: fromFlag, name: "--" + s.flag, texts: f.texts}
 	}
 	for _, name := range s.env {

@@ -37,7 +37,7 @@ Examples:
 			if c.NArg() > 0 {
 				return cli.Exit("natsock serve: takes no arguments; did you mean --map "+c.Args().First()+"?", 2)
 			}
-			cfg, err := src.load(c)
+			cfg, err := src.load()
 			if err != nil {
 				return badConfig(lines(err))
 			}

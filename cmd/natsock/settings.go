@@ -10,9 +10,10 @@ import (
 // options is everything `natsock serve` is told: the bridge's Config, and
 // the command's own settings.
 type options struct {
-	Bridge    bridge.Config
-	LogLevel  string
-	LogFormat string
+	Bridge     bridge.Config
+	LogLevel   string
+	LogFormat  string
+	ConfigFile string // where the file's settings were read from (--config)
 }
 
 // The command's own defaults; the bridge's are bridge's (see
