@@ -491,13 +491,25 @@ func testVersion(t *testing.T, bin string) {
 	if !strings.HasPrefix(out, "natsock version ") || !strings.HasSuffix(out, " "+runtime.Version()+"\n") {
 		t.Errorf("natsock version said %q; want natsock version ... %s", out, runtime.Version())
 	}
-	rev, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	// What the build stamped, as the go command reads it.
+	meta, err := exec.Command("go", "version", "-m", bin).Output()
 	if err != nil {
-		t.Logf("not in a git work tree (%v): no commit to check", err)
+		t.Fatalf("go version -m: %v", err)
+	}
+	rev := regexp.MustCompile(`(?m)^\s+build\s+vcs\.revision=(\w+)$`).FindSubmatch(meta)
+	if rev == nil {
+		if strings.Contains(out, "commit") {
+			t.Errorf("natsock version said %q, but the build stamped no commit", out)
+		}
+		t.Logf("built outside a git work tree: no commit to show")
 		return
 	}
-	if want := "(commit " + strings.TrimSpace(string(rev)) + ", "; !strings.Contains(out, want) {
+	if want := "(commit " + string(rev[1]) + ", "; !strings.Contains(out, want) {
 		t.Errorf("natsock version said %q; want it to name the commit, %q", out, want)
+	}
+	modified := regexp.MustCompile(`(?m)^\s+build\s+vcs\.modified=true$`).Match(meta)
+	if strings.Contains(out, ", modified)") != modified {
+		t.Errorf("natsock version said %q; the build says modified=%v", out, modified)
 	}
 }
 

@@ -96,7 +96,9 @@ func buildNatsock(t *testing.T) string {
 		t.Fatalf("the go command is not on PATH: %v", err)
 	}
 	bin := filepath.Join(t.TempDir(), "natsock")
-	args := []string{"build", "-o", bin}
+	// -buildvcs=auto stamps the commit when building in a git work tree,
+	// whatever GOFLAGS says, so that natsock version has one to show.
+	args := []string{"build", "-buildvcs=auto", "-o", bin}
 	if raceEnabled {
 		args = append(args, "-race")
 	}
