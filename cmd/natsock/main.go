@@ -1,6 +1,19 @@
 // Command natsock bridges NATS to socket.io: `natsock serve` re-emits NATS
 // subjects as socket.io events to unchanged socket.io clients, and
 // `natsock publish` publishes a message, for scripts and tests.
+//
+// # Configuration
+//
+// What serve is told comes from one table (settings.go): each row is a
+// flag, its environment variable and its config-file key, filling one
+// field of bridge.Config (or of the command's own options). The flags,
+// the environment variables, the file's keys and --help are all made from
+// it; a default is never written here but read from the layer that owns
+// the field (bridge.DefaultConfig). A flag beats its environment variable,
+// which beats the file named by --config (configfile.go); resolve.go
+// applies that order and turns bridge.Config.Validate's field errors back
+// into the flag, variable or file line the value came from. `natsock
+// check` runs all of it without starting anything.
 package main
 
 import (
