@@ -15,7 +15,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
-	"github.com/natsock/natsock/protocol/sio"
+	"github.com/natsock/natsock/bridge/lifecycle"
 	"github.com/natsock/natsock/protocol/socketio"
 )
 
@@ -27,7 +27,6 @@ type Bridge struct {
 	mapping *Mapping
 	inbound *Inbound
 	sio     *socketio.Server
-	root    *socketio.Namespace
 
 	embedded *server.Server
 	// nc is set once in Run, before subscribing and serving; code that may
@@ -43,6 +42,15 @@ type Bridge struct {
 	refusedOrigins sync.Map // origin -> struct{}: each is logged once
 	reservedLogged sync.Map // event -> struct{}: each is logged once
 	tooLargeLogged sync.Map // --map rule -> struct{}: each is logged once
+	badRoomLogged  sync.Map // *Rule -> struct{}: each is logged once
+
+	// namespaces are the ones the --map rules name, declared in New; root
+	// is "/". No other namespace exists.
+	namespaces map[string]*socketio.Namespace
+	// sockets holds a *socketState per connected socket, when a rate limit
+	// or lifecycle events need one (see socketstate.go).
+	sockets   sync.Map
+	lifecycle *lifecycle.Publisher // nil unless LifecycleSubject is set
 
 	// The current NATS outage: when it began (unix nanoseconds, 0 while
 	// connected), the inbound emits it cost, and whether that was logged.
@@ -71,6 +79,9 @@ type Stats struct {
 	Unmapped    atomic.Uint64 // client events with no inbound rule
 	BadInbound  atomic.Uint64 // client events refused (bad arguments, NATS error)
 	RequestErrs atomic.Uint64 // requests answered with an error
+	BadRoom     atomic.Uint64 // NATS messages dropped: their rule's room cannot be built from the subject
+	Refused     atomic.Uint64 // client events refused by their inbound rule (claims, emit list)
+	RateLimited atomic.Uint64 // client events dropped: over the socket's inbound rate limit
 }
 
 // New checks cfg and builds a Bridge. Nothing starts until Run.
@@ -96,8 +107,7 @@ func New(cfg Config) (*Bridge, error) {
 		return nil, err
 	}
 	b.sio = srv
-	b.root = srv.Of("/")
-	b.root.OnAny(b.onClientEvent)
+	b.declareNamespaces()
 	return b, nil
 }
 
@@ -164,6 +174,11 @@ func (b *Bridge) Run(ctx context.Context) (err error) {
 	if err := b.subscribe(); err != nil {
 		return err
 	}
+	if b.cfg.LifecycleSubject != "" {
+		b.lifecycle = lifecycle.New(b.nc, b.cfg.LifecycleSubject, b.cfg.NodeName, 0, b.log)
+		b.lifecycle.Start()
+		defer b.lifecycle.Close() // when Run fails before shutdown; safe twice
+	}
 
 	b.ln, err = net.Listen("tcp", b.cfg.Listen)
 	if err != nil {
@@ -211,6 +226,12 @@ func (b *Bridge) shutdown(hs *http.Server) error {
 	b.sio.Engine().StopAccepting()
 	// 2. Drain NATS: no new messages, the ones in hand are emitted.
 	b.ready.Store(false)
+	// Lifecycle events queued so far (and node_down) go to NATS before it
+	// drains; the sockets' own disconnects after this are covered by
+	// node_down (see package lifecycle).
+	if b.lifecycle != nil {
+		b.lifecycle.Close()
+	}
 	var errs []error
 	switch err := b.nc.Drain(); {
 	case err == nil, errors.Is(err, nats.ErrConnectionClosed):
@@ -264,7 +285,7 @@ func (b *Bridge) Handler() http.Handler {
 // connect and readiness follows).
 func (b *Bridge) subscribe() error {
 	for _, r := range b.mapping.Rules() {
-		sub, err := b.nc.Subscribe(r.Pattern, b.onNATS(r))
+		sub, err := b.nc.Subscribe(r.Pattern, b.deliver(r))
 		if err != nil {
 			return fmt.Errorf("bridge: subscribe %q: %w", r.Pattern, err)
 		}
@@ -291,49 +312,6 @@ func (b *Bridge) natsChanged(nc *nats.Conn) {
 			b.ready.Store(true)
 		}
 	})
-}
-
-// onNATS emits the messages of one rule's subscription. It never blocks on
-// a client: Emit only queues.
-func (b *Bridge) onNATS(r *Rule) nats.MsgHandler {
-	return func(m *nats.Msg) {
-		route, ok := b.mapping.RouteFor(r, m.Subject)
-		if !ok {
-			return // an earlier rule owns this subject
-		}
-		if sio.IsReserved(route.Event) {
-			// A placeholder made a name such as "connect": a client would
-			// take the message for its own connection event.
-			b.stats.Reserved.Add(1)
-			if _, seen := b.reservedLogged.LoadOrStore(route.Event, struct{}{}); !seen {
-				b.log.Warn("dropped a message whose event name socket.io reserves (logged once a name)",
-					"subject", m.Subject, "event", route.Event, "map", r.Pattern+"="+r.Event)
-			}
-			return
-		}
-		if max := b.sio.Engine().Config().MaxQueueBytes; len(m.Data) > max {
-			// No client's queue could take it: sent, it would be refused by
-			// every session (see engine.ErrMessageTooLarge).
-			b.stats.TooLarge.Add(1)
-			if _, seen := b.tooLargeLogged.LoadOrStore(r.Pattern, struct{}{}); !seen {
-				b.log.Warn("dropped a NATS message larger than a client's whole outbound queue; raise --max-queue-bytes to pass it (logged once a --map rule)",
-					"subject", m.Subject, "bytes", len(m.Data), "max_queue_bytes", max, "map", r.Pattern+"="+r.Event)
-			}
-			return
-		}
-		data, _ := DecodePayload(m.Data)
-		ns := b.root
-		if route.Namespace != "/" {
-			ns = b.sio.Of(route.Namespace)
-		}
-		target := ns.To() // every socket of the namespace
-		if route.Room != "" {
-			target = ns.To(route.Room)
-		}
-		n := target.Emit(route.Event, data)
-		b.stats.Received.Add(1)
-		b.stats.Emitted.Add(uint64(n))
-	}
 }
 
 // originRefused logs a refused browser origin once.

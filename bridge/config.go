@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ const (
 	DefaultMaxInflightRequests = 1024
 	DefaultHandshakeTimeout    = 10 * time.Second
 	DefaultShutdownTimeout     = 10 * time.Second
+	DefaultInboundBurst        = 10 // events; see Config.InboundBurst
 )
 
 // Config is everything a Bridge is told: its own settings (HTTP, NATS, the
@@ -86,6 +88,28 @@ type Config struct {
 	// ShutdownTimeout bounds a graceful shutdown. Zero means
 	// DefaultShutdownTimeout (10s).
 	ShutdownTimeout time.Duration
+
+	// InboundRate is each socket's inbound rate limit, in events a second
+	// (a token bucket refilled at this rate); an event over it is dropped
+	// and counted, and InboundRatePolicy says what the socket is told.
+	// Zero means no limit.
+	InboundRate float64
+	// InboundBurst is how many events a socket may emit at once before
+	// InboundRate applies. Zero means DefaultInboundBurst, or InboundRate
+	// rounded up when that is more.
+	InboundBurst int
+	// InboundRatePolicy is RatePolicyError (the default: an ack error, or
+	// the event RateLimitedEvent) or RatePolicyDisconnect.
+	InboundRatePolicy string
+
+	// LifecycleSubject, when set, is the subject prefix of the lifecycle
+	// events (PREFIX.connect, PREFIX.disconnect, PREFIX.node.up,
+	// PREFIX.node.down; see package lifecycle). Empty means none are
+	// published.
+	LifecycleSubject string
+	// NodeName names this natsock node in lifecycle events. Zero means the
+	// host name (os.Hostname), or "natsock" when it has none.
+	NodeName string
 
 	// SocketIO configures the socket.io server, and in SocketIO.Engine the
 	// Engine.IO server underneath; their zero fields take those packages'
@@ -153,6 +177,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.InboundRate > 0 && c.InboundBurst == 0 {
+		c.InboundBurst = max(DefaultInboundBurst, int(math.Ceil(c.InboundRate)))
+	}
+	if c.InboundRatePolicy == "" {
+		c.InboundRatePolicy = RatePolicyError
+	}
+	if c.NodeName == "" {
+		c.NodeName = defaultNodeName()
 	}
 	c.SocketIO = c.socketio()
 	c.SocketIO.Engine = c.SocketIO.Engine.WithDefaults()
@@ -236,6 +269,25 @@ func (c Config) validate() (rules, error) {
 	} {
 		if f.negative {
 			bad(f.name, "must not be negative")
+		}
+	}
+
+	switch {
+	case math.IsNaN(c.InboundRate) || math.IsInf(c.InboundRate, 0) || c.InboundRate < 0:
+		bad("InboundRate", "%v: want events a second, 0 for no limit", c.InboundRate)
+	case c.InboundBurst < 0:
+		bad("InboundBurst", "must not be negative")
+	case c.InboundBurst > 0 && c.InboundRate == 0:
+		bad("InboundBurst", "%d without an InboundRate: a burst bounds nothing on its own", c.InboundBurst)
+	}
+	switch c.InboundRatePolicy {
+	case "", RatePolicyError, RatePolicyDisconnect:
+	default:
+		bad("InboundRatePolicy", "%q: want %q or %q", c.InboundRatePolicy, RatePolicyError, RatePolicyDisconnect)
+	}
+	if c.LifecycleSubject != "" {
+		if _, err := splitPattern(c.LifecycleSubject, false); err != nil {
+			bad("LifecycleSubject", "%q: %w", c.LifecycleSubject, err)
 		}
 	}
 

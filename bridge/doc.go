@@ -3,25 +3,45 @@
 //
 // # Outbound: NATS to clients
 //
-// Each --map rule (see [ParseRule]) subscribes to a subject pattern, with
-// NATS wildcards, and emits every message to every connected socket as an
-// event whose name may use the subject's tokens ("tasks.*=task:{2}").
-// When several rules match one subject the first rule given wins, so a
-// message is emitted once ([Mapping.RouteFor]). The message body becomes the
-// event's one argument by [DecodePayload]: UTF-8 JSON passes through byte
-// for byte, other UTF-8 text arrives as a string, anything else as binary.
+// Each --map rule (see [Rule] and [ParseRule]) subscribes to a subject
+// pattern, with NATS wildcards, and emits every message as an event whose
+// name may use the subject's tokens ("tasks.*=task:{2}"), to every socket
+// of a namespace or to one room of it, whose name may use them too
+// ("notify.user.*=notification@user:{3}", "admin.>=alert@/admin",
+// "team.*.news=news@/teams#team:{2}"). The namespaces the rules name are
+// declared in [New] and no other exists; a message whose room cannot be
+// built ([ErrBadRoom]) is dropped and counted, never broadcast. When
+// several rules match one subject the first rule given wins, so a message
+// is emitted once ([Mapping.Route]). The message body becomes the event's
+// one argument by [DecodePayload]: UTF-8 JSON passes through byte for
+// byte, other UTF-8 text arrives as a string, anything else as binary.
 // Event names socket.io reserves ("connect", "disconnect", ...) are refused
 // in a rule, and a message whose placeholders make one is dropped and
 // counted, since a client would take it for its own connection event.
 //
 // # Inbound: clients to NATS
 //
-// Each --inbound rule ([ParseInboundRule]) publishes a client's event to a
-// subject, its arguments encoded by [EncodeArgs]. When the client passes an
+// Each --inbound rule ([InboundRule], [ParseInboundRule]) publishes a
+// client's event to a subject, its arguments encoded by [EncodeArgs]. A
+// rule may require claim values ("taskAssigned=tasks.assigned?role=manager")
+// and take the socket's own claims into its subject ("say=chat.{sub}.out");
+// the identity's emit list restricts too ([InboundRule.Authorize]). A
+// refused emit is counted and its ack says why. Each socket may have a
+// token-bucket rate limit ([Config.InboundRate]); an event over it is
+// dropped, counted, and the socket told or disconnected
+// ([RatePolicyError], [RatePolicyDisconnect]). When the client passes an
 // acknowledgement callback the bridge makes a NATS request instead and
 // acknowledges with the reply, or with {"error": "..."} naming the cause
 // (timeout, no responders, too many requests in flight). An event with no
 // rule is never published; it is counted and logged at debug level.
+//
+// # Socket lifecycle events
+//
+// With [Config.LifecycleSubject], each socket's connect and disconnect,
+// and the node's start and stop, are published to NATS in the versioned
+// JSON schema of package [github.com/natsock/natsock/bridge/lifecycle],
+// from which a backend can build presence. Publishing never blocks a
+// socket: a bounded queue drops and counts past its bound.
 //
 // # Lifecycle
 //

@@ -19,13 +19,17 @@ const (
 // onClientEvent publishes a client's event per its --inbound rule, or
 // requests when the client wants an acknowledgement. The rule decides
 // first whether this socket may emit it (claims, the identity's emit list)
-// and to which subject (claims in the subject). It runs on the
+// and to which subject (claims in the subject). An event over the
+// socket's inbound rate limit goes no further (see rateLimited). It runs on the
 // client's read goroutine, so requests go to their own goroutine.
 func (b *Bridge) onClientEvent(s *socketio.Socket, ev *socketio.Event) {
+	if b.cfg.InboundRate > 0 && b.rateLimited(s, b.stateOf(s), ev) {
+		return
+	}
 	rule, ok := b.inbound.Lookup(ev.Name)
 	if !ok {
 		b.stats.Unmapped.Add(1)
-		b.log.Debug("client event has no --inbound rule; not published", "event", ev.Name, "sid", s.ID())
+		b.log.Debug("client event has no inbound rule; not published", "event", ev.Name, "sid", s.ID())
 		if ev.WantsAck() {
 			_ = ev.Ack(errorData("event %q is not mapped to a NATS subject", ev.Name))
 		}
@@ -33,8 +37,8 @@ func (b *Bridge) onClientEvent(s *socketio.Socket, ev *socketio.Event) {
 	}
 	subject, err := rule.Authorize(identityOf(s))
 	if err != nil {
-		b.stats.BadInbound.Add(1)
-		b.log.Debug("client event refused by its --inbound rule", "event", ev.Name, "sid", s.ID(), "rule", rule.String(), "err", err)
+		b.stats.Refused.Add(1)
+		b.log.Debug("client event refused by its inbound rule", "event", ev.Name, "sid", s.ID(), "rule", rule.String(), "err", err)
 		if ev.WantsAck() {
 			_ = ev.Ack(errorData("%s", strings.TrimPrefix(err.Error(), ErrEmitRefused.Error()+": ")))
 		}
@@ -94,9 +98,9 @@ func (b *Bridge) requestError(subject string, err error) socketio.Data {
 		return errorData("no responders on NATS subject %q", subject)
 	case errors.Is(err, nats.ErrReconnectBufExceeded):
 		if b.cfg.NATSReconnectBuffer < 0 {
-			return errorData("NATS is disconnected and --nats-reconnect-buffer is -1 (hold nothing); request to %q not sent", subject)
+			return errorData("NATS is disconnected and the reconnect buffer is off (-1: hold nothing); request to %q not sent", subject)
 		}
-		return errorData("NATS is disconnected and its reconnect buffer (%d bytes, --nats-reconnect-buffer) is full; request to %q not sent",
+		return errorData("NATS is disconnected and its reconnect buffer (%d bytes) is full; request to %q not sent",
 			b.cfg.NATSReconnectBuffer, subject)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
 		if !b.nc.IsConnected() {

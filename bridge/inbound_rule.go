@@ -65,32 +65,32 @@ type Inbound struct {
 func ParseInboundRule(value string) (*InboundRule, error) {
 	event, rhs, ok := strings.Cut(value, "=")
 	if !ok {
-		return nil, fmt.Errorf("%w: --inbound %q: want EVENT=SUBJECT, found no '='", ErrBadRule, value)
+		return nil, fmt.Errorf("%w: want EVENT=SUBJECT, found no '='", ErrBadRule)
 	}
 	subject, query, hasQuery := strings.Cut(rhs, "?")
 	event, subject = strings.TrimSpace(event), strings.TrimSpace(subject)
 	if event == "" {
-		return nil, fmt.Errorf("%w: --inbound %q: the event (left of '=') is empty", ErrBadRule, value)
+		return nil, fmt.Errorf("%w: the event (left of '=') is empty", ErrBadRule)
 	}
 	if subject == "" {
-		return nil, fmt.Errorf("%w: --inbound %q: the subject (right of '=') is empty", ErrBadRule, value)
+		return nil, fmt.Errorf("%w: the subject (right of '=') is empty", ErrBadRule)
 	}
 	if sio.IsReserved(event) {
-		return nil, fmt.Errorf("%w: --inbound %q: event %q: reserved by socket.io (no client can emit it)", ErrBadRule, value, event)
+		return nil, fmt.Errorf("%w: event %q: reserved by socket.io (no client can emit it)", ErrBadRule, event)
 	}
 	r := &InboundRule{Event: event, Subject: subject}
 	var err error
 	if r.parts, err = parseSubjectTemplate(subject); err != nil {
-		return nil, fmt.Errorf("%w: --inbound %q: subject %q: %w", ErrBadPlaceholder, value, subject, err)
+		return nil, fmt.Errorf("%w: subject %q: %w", ErrBadPlaceholder, subject, err)
 	}
 	// The literal parts must make a valid publish subject whatever one
 	// token a placeholder takes.
 	if _, err := splitPattern(fillSubject(r.parts, subject, "x"), false); err != nil {
-		return nil, fmt.Errorf("%w: --inbound %q: subject %q: %w", ErrBadSubject, value, subject, err)
+		return nil, fmt.Errorf("%w: subject %q: %w", ErrBadSubject, subject, err)
 	}
 	if hasQuery {
 		if r.Require, err = parseRequirements(query); err != nil {
-			return nil, fmt.Errorf("%w: --inbound %q: requirements %q: %w", ErrBadRule, value, query, err)
+			return nil, fmt.Errorf("%w: requirements %q: %w", ErrBadRule, query, err)
 		}
 	}
 	return r, nil
@@ -186,11 +186,11 @@ func NewInbound(values []string) (*Inbound, error) {
 	for _, v := range values {
 		r, err := ParseInboundRule(v)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("inbound %q: %w", v, err))
 			continue
 		}
 		if prev, dup := in.rules[r.Event]; dup {
-			errs = append(errs, fmt.Errorf("%w: --inbound %q: event %q is already mapped to %q", ErrBadRule, v, r.Event, prev.Subject))
+			errs = append(errs, fmt.Errorf("inbound %q: %w: event %q is already mapped to %q", v, ErrBadRule, r.Event, prev.Subject))
 			continue
 		}
 		in.rules[r.Event] = r

@@ -43,43 +43,43 @@ func TestParseInboundRule(t *testing.T) {
 			event: "say", subject: "chat.{team}.{sub}", require: []bridge.ClaimRequirement{{Claim: "role", Values: []string{"member"}}}},
 
 		{name: "a value with no '=' is refused", value: "taskAssigned", is: bridge.ErrBadRule,
-			errText: []string{`--inbound "taskAssigned"`, "EVENT=SUBJECT", "no '='"}},
+			errText: []string{"EVENT=SUBJECT", "no '='"}},
 		{name: "an empty event is refused", value: "=tasks.assigned", is: bridge.ErrBadRule,
-			errText: []string{`--inbound "=tasks.assigned"`, "event (left of '=')", "is empty"}},
+			errText: []string{"event (left of '=')", "is empty"}},
 		{name: "an empty subject is refused", value: "taskAssigned=", is: bridge.ErrBadRule,
-			errText: []string{`--inbound "taskAssigned="`, "subject (right of '=')", "is empty"}},
+			errText: []string{"subject (right of '=')", "is empty"}},
 		{name: "an empty subject before requirements is refused", value: "taskAssigned=?role=x", is: bridge.ErrBadRule,
-			errText: []string{`--inbound "taskAssigned=?role=x"`, "subject (right of '=')", "is empty"}},
+			errText: []string{"subject (right of '=')", "is empty"}},
 		{name: "a star wildcard subject is refused", value: "taskAssigned=tasks.*", is: bridge.ErrBadSubject,
-			errText: []string{`--inbound "taskAssigned=tasks.*"`, `subject "tasks.*"`, "publish subject must be literal"}},
+			errText: []string{`subject "tasks.*"`, "publish subject must be literal"}},
 		{name: "a full wildcard subject is refused", value: "taskAssigned=tasks.>", is: bridge.ErrBadSubject,
-			errText: []string{`--inbound "taskAssigned=tasks.>"`, `subject "tasks.>"`, "publish subject must be literal"}},
+			errText: []string{`subject "tasks.>"`, "publish subject must be literal"}},
 		{name: "a subject with an empty token is refused", value: "taskAssigned=tasks..x", is: bridge.ErrBadSubject,
-			errText: []string{`--inbound "taskAssigned=tasks..x"`, `subject "tasks..x"`, "token 2 is empty"}},
+			errText: []string{`subject "tasks..x"`, "token 2 is empty"}},
 		{name: "a reserved event name is refused", value: "connect=tasks.connect", is: bridge.ErrBadRule,
-			errText: []string{`--inbound "connect=tasks.connect"`, `event "connect"`, "reserved"}},
+			errText: []string{`event "connect"`, "reserved"}},
 		{name: "nothing after '?' is refused", value: "x=a.b?", is: bridge.ErrBadRule,
-			errText: []string{`--inbound "x=a.b?"`, "requirements", "nothing after '?'"}},
+			errText: []string{"requirements", "nothing after '?'"}},
 		{name: "a requirement with no value is refused", value: "x=a.b?role", is: bridge.ErrBadRule,
-			errText: []string{`--inbound "x=a.b?role"`, `requirements "role"`, "no '='"}},
+			errText: []string{`requirements "role"`, "no '='"}},
 		{name: "a requirement with an empty value is refused", value: "x=a.b?role=", is: bridge.ErrBadRule,
-			errText: []string{`--inbound "x=a.b?role="`, "an empty value"}},
+			errText: []string{"an empty value"}},
 		{name: "an empty alternative is refused", value: "x=a.b?role=a||b", is: bridge.ErrBadRule,
-			errText: []string{`--inbound "x=a.b?role=a||b"`, "an empty value"}},
+			errText: []string{"an empty value"}},
 		{name: "a requirement with an empty claim name is refused", value: "x=a.b?=admin", is: bridge.ErrBadRule,
-			errText: []string{`--inbound "x=a.b?=admin"`, "claim name is empty"}},
+			errText: []string{"claim name is empty"}},
 		{name: "an empty term between '&' is refused", value: "x=a.b?role=a&&tier=b", is: bridge.ErrBadRule,
-			errText: []string{`--inbound "x=a.b?role=a&&tier=b"`, "no '='"}},
+			errText: []string{"no '='"}},
 		{name: "a token number in an inbound subject is refused", value: "x=chat.{1}", is: bridge.ErrBadPlaceholder,
-			errText: []string{`--inbound "x=chat.{1}"`, `subject "chat.{1}"`, "not token numbers"}},
+			errText: []string{`subject "chat.{1}"`, "not token numbers"}},
 		{name: "an empty placeholder is refused", value: "x=chat.{}", is: bridge.ErrBadPlaceholder,
-			errText: []string{`--inbound "x=chat.{}"`, "claim name is empty"}},
+			errText: []string{"claim name is empty"}},
 		{name: "an unclosed placeholder is refused", value: "x=chat.{sub", is: bridge.ErrBadPlaceholder,
-			errText: []string{`--inbound "x=chat.{sub"`, "'{' without '}'"}},
+			errText: []string{"'{' without '}'"}},
 		{name: "a placeholder beside an empty token is refused", value: "x=chat..{sub}", is: bridge.ErrBadSubject,
-			errText: []string{`--inbound "x=chat..{sub}"`, `subject "chat..{sub}"`, "token 2 is empty"}},
+			errText: []string{`subject "chat..{sub}"`, "token 2 is empty"}},
 		{name: "a placeholder beside a wildcard is refused", value: "x=chat.*{sub}", is: bridge.ErrBadSubject,
-			errText: []string{`--inbound "x=chat.*{sub}"`, "mixes a wildcard"}},
+			errText: []string{"mixes a wildcard"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,7 +137,7 @@ func TestNewInbound(t *testing.T) {
 		if !errors.Is(err, bridge.ErrBadRule) {
 			t.Fatalf("err = %v, want ErrBadRule", err)
 		}
-		for _, w := range []string{`--inbound "ask=svc.b"`, `"svc.a"`, "already mapped"} {
+		for _, w := range []string{`inbound "ask=svc.b"`, `"svc.a"`, "already mapped"} {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("error %q does not say %q", err, w)
 			}
@@ -149,8 +149,8 @@ func TestNewInbound(t *testing.T) {
 			t.Fatal("NewInbound accepted bad rules")
 		}
 		for _, v := range []string{"a=", "=b", "c=d.*", "e=f?g"} {
-			if !strings.Contains(err.Error(), fmt.Sprintf("--inbound %q", v)) {
-				t.Errorf("error %q does not name --inbound %q", err, v)
+			if !strings.Contains(err.Error(), fmt.Sprintf("inbound %q", v)) {
+				t.Errorf("error %q does not name inbound %q", err, v)
 			}
 		}
 	})
@@ -293,8 +293,8 @@ func FuzzParseInboundRule(f *testing.F) {
 			if !errors.Is(err, bridge.ErrBadRule) && !errors.Is(err, bridge.ErrBadSubject) && !errors.Is(err, bridge.ErrBadPlaceholder) {
 				t.Fatalf("ParseInboundRule(%q) error %q wraps no bridge sentinel", value, err)
 			}
-			if !strings.Contains(err.Error(), fmt.Sprintf("--inbound %q", value)) {
-				t.Fatalf("ParseInboundRule(%q) error %q does not name the flag value", value, err)
+			if strings.Contains(err.Error(), "--inbound") {
+				t.Fatalf("ParseInboundRule(%q) error %q names a flag; the caller names where the rule came from", value, err)
 			}
 			return
 		}

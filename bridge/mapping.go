@@ -11,16 +11,17 @@ import (
 )
 
 // Errors from parsing --map and --inbound values. Each error reads
-// "<sentinel>: --map VALUE: <part>: <reason>", e.g.
+// "<sentinel>: <part>: <reason>"; the caller names the rule and where it
+// came from. E.g.
 //
-//	bridge: bad placeholder: --map "tasks.*=task:{3}": event "task:{3}": {3} names token 3, but the subject has 2
+//	bridge: bad placeholder: event "task:{3}": {3} names token 3, but the subject has 2
 var (
 	ErrBadRule        = errors.New("bridge: bad rule")
 	ErrBadSubject     = errors.New("bridge: bad subject")
 	ErrBadPlaceholder = errors.New("bridge: bad placeholder")
 )
 
-// ErrBadRoom is wrapped by the error [Mapping.RouteFor] returns when a
+// ErrBadRoom is wrapped by the error [Mapping.Route] returns when a
 // rule's room cannot be built from a subject (a token it names is empty,
 // or the room would pass [MaxRoomBytes]). Such a message is dropped: a
 // message meant for one room is never sent to a whole namespace.
@@ -83,56 +84,56 @@ type Mapping struct {
 func ParseRule(value string) (*Rule, error) {
 	subject, rhs, ok := strings.Cut(value, "=")
 	if !ok {
-		return nil, fmt.Errorf("%w: --map %q: want SUBJECT=EVENT, found no '='", ErrBadRule, value)
+		return nil, fmt.Errorf("%w: want SUBJECT=EVENT, found no '='", ErrBadRule)
 	}
 	event, target, targeted := strings.Cut(rhs, "@")
 	subject, event, target = strings.TrimSpace(subject), strings.TrimSpace(event), strings.TrimSpace(target)
 	if subject == "" {
-		return nil, fmt.Errorf("%w: --map %q: the subject (left of '=') is empty", ErrBadRule, value)
+		return nil, fmt.Errorf("%w: the subject (left of '=') is empty", ErrBadRule)
 	}
 	if event == "" {
-		return nil, fmt.Errorf("%w: --map %q: the event (right of '=') is empty", ErrBadRule, value)
+		return nil, fmt.Errorf("%w: the event (right of '=') is empty", ErrBadRule)
 	}
 	tokens, err := splitPattern(subject, true)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --map %q: subject %q: %w", ErrBadSubject, value, subject, err)
+		return nil, fmt.Errorf("%w: subject %q: %w", ErrBadSubject, subject, err)
 	}
 	parts, err := parseTemplate(event, tokens)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --map %q: event %q: %w", ErrBadPlaceholder, value, event, err)
+		return nil, fmt.Errorf("%w: event %q: %w", ErrBadPlaceholder, event, err)
 	}
 	if sio.IsReserved(event) {
-		return nil, fmt.Errorf("%w: --map %q: event %q: reserved by socket.io (a client would take it for its own %[3]q event)", ErrBadRule, value, event)
+		return nil, fmt.Errorf("%w: event %q: reserved by socket.io (a client would take it for its own %[2]q event)", ErrBadRule, event)
 	}
 	r := &Rule{Pattern: subject, Event: event, Namespace: "/", tokens: tokens, parts: parts}
 	if !targeted {
 		return r, nil
 	}
 	if target == "" {
-		return nil, fmt.Errorf("%w: --map %q: the target (right of '@') is empty; want ROOM, /NAMESPACE or /NAMESPACE#ROOM", ErrBadRule, value)
+		return nil, fmt.Errorf("%w: the target (right of '@') is empty; want ROOM, /NAMESPACE or /NAMESPACE#ROOM", ErrBadRule)
 	}
 	room := target
 	if strings.HasPrefix(target, "/") {
 		ns, rest, hasRoom := strings.Cut(target, "#")
 		if err := checkNamespace(ns); err != nil {
-			return nil, fmt.Errorf("%w: --map %q: namespace %q: %w", ErrBadRule, value, ns, err)
+			return nil, fmt.Errorf("%w: namespace %q: %w", ErrBadRule, ns, err)
 		}
 		r.Namespace = ns
 		if !hasRoom {
 			return r, nil
 		}
 		if room = rest; room == "" {
-			return nil, fmt.Errorf("%w: --map %q: the room (right of '#') is empty", ErrBadRule, value)
+			return nil, fmt.Errorf("%w: the room (right of '#') is empty", ErrBadRule)
 		}
 	}
 	if r.room, err = parseTemplate(room, tokens); err != nil {
-		return nil, fmt.Errorf("%w: --map %q: room %q: %w", ErrBadPlaceholder, value, room, err)
+		return nil, fmt.Errorf("%w: room %q: %w", ErrBadPlaceholder, room, err)
 	}
 	if strings.ContainsFunc(room, isSpaceOrNUL) {
-		return nil, fmt.Errorf("%w: --map %q: room %q: contains white space or NUL", ErrBadRule, value, room)
+		return nil, fmt.Errorf("%w: room %q: contains white space or NUL", ErrBadRule, room)
 	}
 	if lit := literalBytes(r.room); lit > MaxRoomBytes {
-		return nil, fmt.Errorf("%w: --map %q: room %q: its literal part is %d bytes, over the %d-byte bound on a room name", ErrBadRule, value, room, lit, MaxRoomBytes)
+		return nil, fmt.Errorf("%w: room %q: its literal part is %d bytes, over the %d-byte bound on a room name", ErrBadRule, room, lit, MaxRoomBytes)
 	}
 	r.Room = room
 	return r, nil
@@ -175,7 +176,7 @@ func NewMapping(values []string) (*Mapping, error) {
 	for _, v := range values {
 		r, err := ParseRule(v)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("map %q: %w", v, err))
 			continue
 		}
 		r.index = len(m.rules)
@@ -396,11 +397,4 @@ func scanTemplate(tpl string, fn func(lit, name string) error) error {
 		rest = rest[open+end+1:]
 	}
 	return nil
-}
-
-// RouteFor is Route without the error: a subject whose room cannot be
-// built is not routed at all.
-func (m *Mapping) RouteFor(r *Rule, subject string) (Route, bool) {
-	route, ok, err := m.Route(r, subject)
-	return route, ok && err == nil
 }

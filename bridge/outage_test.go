@@ -101,7 +101,7 @@ func TestNATSOutageKeepsSocketsAndResumes(t *testing.T) {
 	if err := json.Unmarshal([]byte(strings.TrimPrefix(ack, "4317")), &errAck); err != nil || len(errAck) != 1 {
 		t.Fatalf("the ack during the outage is %q, want [{\"error\": ...}]", ack)
 	}
-	for _, want := range []string{"NATS is disconnected", "reconnect buffer (4096 bytes, --nats-reconnect-buffer) is full", `"svc.echo"`} {
+	for _, want := range []string{"NATS is disconnected", "reconnect buffer (4096 bytes) is full", `"svc.echo"`} {
 		if !strings.Contains(errAck[0].Error, want) {
 			t.Errorf("the ack's error %q does not say %q", errAck[0].Error, want)
 		}
