@@ -274,20 +274,20 @@ func (c Config) validate() (rules, error) {
 
 	switch {
 	case math.IsNaN(c.InboundRate) || math.IsInf(c.InboundRate, 0) || c.InboundRate < 0:
-		bad("InboundRate", "%v: want events a second, 0 for no limit", c.InboundRate)
+		bad("InboundRate", "want events a second, 0 for no limit")
 	case c.InboundBurst < 0:
 		bad("InboundBurst", "must not be negative")
 	case c.InboundBurst > 0 && c.InboundRate == 0:
-		bad("InboundBurst", "%d without an InboundRate: a burst bounds nothing on its own", c.InboundBurst)
+		bad("InboundBurst", "is set without an InboundRate: a burst bounds nothing on its own")
 	}
 	switch c.InboundRatePolicy {
 	case "", RatePolicyError, RatePolicyDisconnect:
 	default:
-		bad("InboundRatePolicy", "%q: want %q or %q", c.InboundRatePolicy, RatePolicyError, RatePolicyDisconnect)
+		bad("InboundRatePolicy", "want %q or %q", RatePolicyError, RatePolicyDisconnect)
 	}
 	if c.LifecycleSubject != "" {
 		if _, err := splitPattern(c.LifecycleSubject, false); err != nil {
-			bad("LifecycleSubject", "%q: %w", c.LifecycleSubject, err)
+			bad("LifecycleSubject", "%w", err)
 		}
 	}
 

@@ -90,7 +90,7 @@ func ParseInboundRule(value string) (*InboundRule, error) {
 	}
 	if hasQuery {
 		if r.Require, err = parseRequirements(query); err != nil {
-			return nil, fmt.Errorf("%w: requirements %q: %w", ErrBadRule, query, err)
+			return nil, fmt.Errorf("%w: %w", ErrBadRule, err)
 		}
 	}
 	return r, nil
@@ -153,23 +153,23 @@ func fillSubject(parts []inPart, subject, v string) string {
 // parseRequirements parses CLAIM=V1|V2&CLAIM=V3.
 func parseRequirements(query string) ([]ClaimRequirement, error) {
 	if strings.TrimSpace(query) == "" {
-		return nil, errors.New("nothing after '?'; want CLAIM=VALUE[|VALUE...][&CLAIM=VALUE...]")
+		return nil, errors.New("no requirement after '?'; want CLAIM=VALUE[|VALUE...][&CLAIM=VALUE...]")
 	}
 	var reqs []ClaimRequirement
 	for _, term := range strings.Split(query, "&") {
 		claim, values, ok := strings.Cut(term, "=")
 		claim = strings.TrimSpace(claim)
 		if !ok {
-			return nil, fmt.Errorf("%q: want CLAIM=VALUE, found no '='", strings.TrimSpace(term))
+			return nil, fmt.Errorf("requirement %q: want CLAIM=VALUE, found no '='", strings.TrimSpace(term))
 		}
 		if err := checkClaimName(claim); err != nil {
-			return nil, fmt.Errorf("%q: %w", strings.TrimSpace(term), err)
+			return nil, fmt.Errorf("requirement %q: %w", strings.TrimSpace(term), err)
 		}
 		req := ClaimRequirement{Claim: claim}
 		for _, v := range strings.Split(values, "|") {
 			v = strings.TrimSpace(v)
 			if v == "" {
-				return nil, fmt.Errorf("%q: an empty value (want CLAIM=VALUE or CLAIM=V1|V2)", strings.TrimSpace(term))
+				return nil, fmt.Errorf("requirement %q: an empty value (want CLAIM=VALUE or CLAIM=V1|V2)", strings.TrimSpace(term))
 			}
 			req.Values = append(req.Values, v)
 		}

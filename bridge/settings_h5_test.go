@@ -22,7 +22,7 @@ func TestConfigRefusesBadRateLimitAndLifecycleSettings(t *testing.T) {
 		{"an infinite rate is refused", func(c *bridge.Config) { c.InboundRate = math.Inf(1) }, "InboundRate", "want events a second"},
 		{"a negative burst is refused", func(c *bridge.Config) { c.InboundRate, c.InboundBurst = 1, -1 }, "InboundBurst", "must not be negative"},
 		{"a burst without a rate is refused", func(c *bridge.Config) { c.InboundBurst = 5 }, "InboundBurst", "without an InboundRate"},
-		{"an unknown policy is refused", func(c *bridge.Config) { c.InboundRatePolicy = "kick" }, "InboundRatePolicy", `"kick": want "error" or "disconnect"`},
+		{"an unknown policy is refused", func(c *bridge.Config) { c.InboundRatePolicy = "kick" }, "InboundRatePolicy", `want "error" or "disconnect"`},
 		{"a wildcard lifecycle subject is refused", func(c *bridge.Config) { c.LifecycleSubject = "natsock.*" }, "LifecycleSubject", "publish subject must be literal"},
 		{"a lifecycle subject with an empty token is refused", func(c *bridge.Config) { c.LifecycleSubject = "natsock..events" }, "LifecycleSubject", "token 2 is empty"},
 	}

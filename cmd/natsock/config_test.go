@@ -535,6 +535,8 @@ func TestFieldKindsReadTheirText(t *testing.T) {
 			func() bool { return o.LogFormat == "json" }, `"json"`},
 		{"a whole number", intField(func(o *options) *int { return &o.Bridge.MaxInflightRequests }), []string{" 12 "}, "1.5",
 			func() bool { return o.Bridge.MaxInflightRequests == 12 }, "12"},
+		{"a number with a fraction", floatField(func(o *options) *float64 { return &o.Bridge.InboundRate }), []string{" 0.5 "}, "NaN",
+			func() bool { return o.Bridge.InboundRate == 0.5 }, "0.5"},
 		{"a duration", durationField(func(o *options) *time.Duration { return &o.Bridge.RequestTimeout }), []string{"1m30s"}, "90",
 			func() bool { return o.Bridge.RequestTimeout == 90*time.Second }, "1m30s"},
 		{"a boolean", boolField(func(o *options) *bool { return &o.Bridge.SocketIO.Engine.AllowEIO3 }), []string{"true"}, "yes",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -123,6 +124,20 @@ func intField(at func(*options) *int) field {
 			return n, nil
 		},
 		format: strconv.Itoa}
+}
+
+// floatField is a number that may have a fraction (0.5, 25, 1e3); NaN
+// and the infinities are refused here, a range by the layer that owns it.
+func floatField(at func(*options) *float64) field {
+	return scalar[float64]{at: at,
+		parse: func(s string) (float64, error) {
+			f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return 0, errors.New("not a number (want, say, 10 or 0.5)")
+			}
+			return f, nil
+		},
+		format: func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }}
 }
 
 func durationField(at func(*options) *time.Duration) field {
