@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -238,6 +239,11 @@ func (c Config) validate() (rules, error) {
 	if c.Path != "" && (!strings.HasPrefix(c.Path, "/") || !strings.HasSuffix(c.Path, "/")) {
 		bad("Path", "must start and end with '/'")
 	}
+	if c.NATSURL != "" {
+		if err := checkNATSURLs(c.NATSURL); err != nil {
+			bad("NATSURL", "%w", err)
+		}
+	}
 	if c.NATSURL == "" && c.EmbeddedNATSListen != "" {
 		if err := checkHostPort(c.EmbeddedNATSListen); err != nil {
 			bad("EmbeddedNATSListen", "%w", err)
@@ -364,6 +370,47 @@ func nest(path string, err error) []error {
 		return out
 	}
 	return []error{&FieldError{Field: path, Err: err}}
+}
+
+// checkNATSURLs checks a comma-separated list of NATS servers as nats.go
+// reads it: "host:port" or a nats://, tls://, ws:// or wss:// URL, not
+// websocket and plain schemes mixed.
+func checkNATSURLs(list string) error {
+	var errs []error
+	n, ws := 0, 0
+	for _, part := range strings.Split(list, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		n++
+		raw := part
+		if !strings.Contains(raw, "://") {
+			raw = "nats://" + raw
+		}
+		u, err := url.Parse(raw)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("server %q: %w", part, err))
+		case u.Scheme != "nats" && u.Scheme != "tls" && u.Scheme != "ws" && u.Scheme != "wss":
+			errs = append(errs, fmt.Errorf("server %q: scheme %q is not nats, tls, ws or wss", part, u.Scheme))
+		case u.Hostname() == "":
+			errs = append(errs, fmt.Errorf("server %q: no host", part))
+		case u.Scheme == "ws" || u.Scheme == "wss":
+			ws++
+		}
+	}
+	if n == 0 {
+		return errors.New("lists no server (want nats://host:port, comma-separated)")
+	}
+	if ws > 0 && ws < n {
+		errs = append(errs, errors.New("mixes websocket (ws://, wss://) and plain servers, which NATS clients refuse"))
+	}
+	return errors.Join(errs...)
 }
 
 // checkHostPort checks a "host:port" listen address, port 0 to 65535 (or

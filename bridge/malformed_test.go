@@ -208,6 +208,10 @@ func TestConfigRefusesBadValues(t *testing.T) {
 		{"a listen port past 65535", func(c *bridge.Config) { c.Listen = ":70000" }, "Listen", []string{"port 70000 is out of range"}},
 		{"a path without a leading slash", func(c *bridge.Config) { c.Path = "socket.io/" }, "Path", []string{"start and end with '/'"}},
 		{"an embedded listen address without a port", func(c *bridge.Config) { c.NATSURL = ""; c.EmbeddedNATSListen = "4222" }, "EmbeddedNATSListen", []string{"missing port"}},
+		{"a NATS URL with a word for a port", func(c *bridge.Config) { c.NATSURL = "nats://127.0.0.1:notaport" }, "NATSURL", []string{`server "nats://127.0.0.1:notaport"`, "invalid port"}},
+		{"a NATS URL of another scheme", func(c *bridge.Config) { c.NATSURL = "nats://a:4222, http://b:4222" }, "NATSURL", []string{`server "http://b:4222"`, `scheme "http"`}},
+		{"NATS URLs mixing websocket and plain", func(c *bridge.Config) { c.NATSURL = "ws://a:80,nats://b:4222" }, "NATSURL", []string{"mixes websocket"}},
+		{"a NATS URL list of commas", func(c *bridge.Config) { c.NATSURL = " , ," }, "NATSURL", []string{"lists no server"}},
 		{"a user without a password", func(c *bridge.Config) { c.NATSUser = "u" }, "NATSUser", []string{"needs a password"}},
 		{"a TLS certificate without its key", func(c *bridge.Config) { c.NATSTLSCert = "c.pem" }, "NATSTLSCert", []string{"needs its key"}},
 		{"no map at all", func(c *bridge.Config) { c.Maps = nil }, "Maps", []string{"no rule"}},
@@ -269,7 +273,7 @@ func TestConfigRefusesBadValues(t *testing.T) {
 	}
 	// Every problem at once, each its own FieldError.
 	cfg := base()
-	first := 19 // from here on, the cases set different fields
+	first := 23 // from here on, the cases set different fields
 	for _, tc := range cases[first:] {
 		tc.set(&cfg)
 	}
