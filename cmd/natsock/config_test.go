@@ -368,19 +368,26 @@ func TestVersionDescribesTheBuild(t *testing.T) {
 
 // FuzzConfigFile: the config-file loader never panics, and what it accepts
 // or refuses is well formed: every value has its lines, every error names
-// the file and a line.
+// the file and a line. What it accepts goes through the whole check
+// (parsing each value, the bridge's Validate, naming each problem's
+// source), which must not panic either, and names the file for each
+// problem.
 func FuzzConfigFile(f *testing.F) {
 	for _, seed := range []string{
 		"", "# c\n", "maps: [a=b]\n", "nats:\n  url: x\n  user: u\n", "max_payload: [1]\n", "- a\n", "a: &x [1]\nb: *x\n",
 		"maps: [a=b\n", "---\n---\n", "nats: {url: {a: b}}\n", "? [a]\n: b\n", "<<: {maps: [a]}\n", "x: !!binary aGk=\n",
 		"maps:\n  - *y\n", "cors_origins: [&o a, *o, *o]\n",
+		"maps: [a=b, 'x.*={3}']\ninbound: [ev=a, ev=b, 'e=s.>']\nmax_connections: 5\nmax_connections_per_ip: 9\nnats: {url: 'ws://a, nats://b'}\n",
+		"maps: [a=b]\nlisten: x\npath: y\nslow_policy: z\nlog: {level: loud}\nmax_payload: 1e9\n",
 	} {
 		f.Add([]byte(seed))
 	}
 	if example, err := os.ReadFile("testdata/natsock.yaml"); err == nil {
 		f.Add(example)
 	}
-	table := settings()
+	src := newSources()
+	src.lookupEnv = func(string) (string, bool) { return "", false }
+	table := src.table
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cf, err := parseConfigFile("f.yaml", data, table)
 		if err != nil {
@@ -402,6 +409,12 @@ func FuzzConfigFile(f *testing.F) {
 				if l < 1 {
 					t.Fatalf("%s: line %d", s.key, l)
 				}
+			}
+		}
+		for _, p := range src.fill(cf).problems() {
+			// Every value came from the file, but a missing rule is not in it.
+			if !strings.HasPrefix(p, "f.yaml:") && !strings.HasPrefix(p, "--map (or ") && !strings.HasPrefix(p, "bridge: invalid config: SocketIO") {
+				t.Fatalf("a problem does not name the file: %q", p)
 			}
 		}
 	})

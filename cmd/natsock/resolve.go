@@ -82,11 +82,10 @@ type config struct {
 // number) is kept in cfg.bad, naming its source, and its setting keeps its
 // default, so that problems() can report it with every other problem.
 func (src *sources) load() (*config, error) {
-	cfg := &config{opts: newOptions(), origins: make(map[*setting]*origin), table: src.table}
 	var file *configFile
+	path := ""
 	if o := src.pick(src.file.s, nil); o != nil {
-		path := o.texts[0]
-		cfg.opts.ConfigFile = path
+		path = o.texts[0]
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", o.describe(0), err)
@@ -95,6 +94,15 @@ func (src *sources) load() (*config, error) {
 			return nil, err
 		}
 	}
+	cfg := src.fill(file)
+	cfg.opts.ConfigFile = path
+	return cfg, nil
+}
+
+// fill reads every setting from the source that wins for it: a flag, the
+// environment or file (nil for none).
+func (src *sources) fill(file *configFile) *config {
+	cfg := &config{opts: newOptions(), origins: make(map[*setting]*origin), table: src.table}
 	for _, s := range src.table {
 		o := src.pick(s, file)
 		if o == nil {
@@ -105,7 +113,7 @@ func (src *sources) load() (*config, error) {
 			cfg.bad = append(cfg.bad, fmt.Sprintf("%s: %v", o.describe(0), err))
 		}
 	}
-	return cfg, nil
+	return cfg
 }
 
 // problems lists every problem with the configuration, each naming where
