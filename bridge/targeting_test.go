@@ -339,3 +339,65 @@ func TestTargetedRoomThatCannotBeBuilt(t *testing.T) {
 		t.Errorf("the drop was not logged with its reason:\n%s", tb.logs)
 	}
 }
+
+// TestTargetingWithRealClients: socket.io-client in node, for two users
+// and an admin, over each transport set: each gets only its own room's
+// messages, and a member's emit that needs the manager role is answered
+// with the reason.
+func TestTargetingWithRealClients(t *testing.T) {
+	bridgetest.RequireNode(t)
+	for _, transports := range transportSets {
+		t.Run("socket.io-client 4.8.4 on "+transports, func(t *testing.T) {
+			t.Parallel()
+			nc := connect(t, startNATS(t).ClientURL())
+			tb := startBridge(t, bridge.Config{NATSURL: nc.ConnectedUrl(),
+				Maps:    []string{"notify.user.*=notification@user:{3}", "ops.*=alert@/admin#ops:{2}"},
+				Inbound: []string{"taskAssigned=tasks.assigned?role=manager"}}, authFromPayload)
+			start := func(url, ns, event, count string, ident testIdentity) *bridgetest.Client {
+				auth, _ := json.Marshal(ident)
+				c := interop(t, url, "4.8.4", transports, "receive", "--event", event, "--count", count, "--auth", string(auth))
+				var ready struct{ ID string }
+				if err := json.Unmarshal([]byte(c.WaitReady(startBound)), &ready); err != nil {
+					t.Fatal(err)
+				}
+				bridgetest.Eventually(t, startBound, "the client in its rooms", func() bool {
+					return bridge.InRooms(tb.Bridge, ns, ready.ID, ident.Rooms)
+				})
+				return c
+			}
+			u42 := start(tb.URL, "/", "notification", "2", testIdentity{Sub: "42", Rooms: []string{"user:42"}})
+			u7 := start(tb.URL, "/", "notification", "2", testIdentity{Sub: "7", Rooms: []string{"user:7"}})
+			ops := start(tb.URL+"/admin", "/admin", "alert", "1", testIdentity{Sub: "root", Rooms: []string{"ops:db"}})
+			// Interleaved, with messages for nobody here: a misrouted one
+			// would be among a client's first events.
+			for i, subject := range []string{"notify.user.42", "notify.user.99", "ops.web", "notify.user.7", "notify.user.42", "ops.db", "notify.user.7"} {
+				tb.publishJSON(t, nc, subject, map[string]any{"to": subject, "n": i})
+			}
+			for _, c := range []struct {
+				client *bridgetest.Client
+				want   []string
+			}{
+				{u42, []string{`{"to":"notify.user.42","n":0}`, `{"to":"notify.user.42","n":4}`}},
+				{u7, []string{`{"to":"notify.user.7","n":3}`, `{"to":"notify.user.7","n":6}`}},
+				{ops, []string{`{"to":"ops.db","n":5}`}},
+			} {
+				r := c.client.MustOK(nodeBound)
+				if len(r.Events) != len(c.want) {
+					t.Fatalf("got %s, want %d events", r.Raw, len(c.want))
+				}
+				for i, ev := range r.Events {
+					if !bridgetest.JSONEqual(ev.Args[0], []byte(c.want[i])) {
+						t.Errorf("event %d is %s, want %s (all: %s)", i, ev.Args[0], c.want[i], r.Raw)
+					}
+				}
+			}
+
+			auth, _ := json.Marshal(testIdentity{Sub: "7", Claims: map[string]any{"role": "member"}})
+			r := interop(t, tb.URL, "4.8.4", transports, "emit", "--event", "taskAssigned", "--data", `{"task":17}`,
+				"--ack", "--auth", string(auth)).MustOK(nodeBound)
+			if len(r.Ack) != 1 || !bridgetest.JSONEqual(r.Ack[0], []byte(`{"error":"event \"taskAssigned\" needs claim role=manager"}`)) {
+				t.Errorf("the member's taskAssigned was acknowledged %s, want the refusal", r.Raw)
+			}
+		})
+	}
+}
