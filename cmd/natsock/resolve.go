@@ -75,12 +75,12 @@ type config struct {
 }
 
 // load fills options from the flags given (once the command line is
-// parsed), the environment and
-// the config file (--config or NATSOCK_CONFIG), in that precedence. Its
-// error is the config file's: unreadable, not YAML, an unknown key, a
-// value of the wrong shape. A value that does not parse (a word for a
-// number) is kept in cfg.bad, naming its source, and its setting keeps its
-// default, so that problems() can report it with every other problem.
+// parsed), the environment and the config file (--config or
+// NATSOCK_CONFIG), in that precedence. Its error is the config file's:
+// unreadable, not YAML, an unknown key, a value of the wrong shape. A
+// value that does not parse (a word for a number) is kept in cfg.bad,
+// naming its source, and its setting keeps its default, so that
+// problems() can report it with every other problem.
 func (src *sources) load() (*config, error) {
 	var file *configFile
 	path := ""
@@ -233,20 +233,20 @@ func (cfg *config) explain(err error) []string {
 	return out
 }
 
-// flatten lists the errors joined in err.
+// flatten lists the errors joined in err (errors.Join, nested).
 func flatten(err error) []error {
 	if err == nil {
 		return nil
 	}
+	if _, ok := err.(*bridge.FieldError); ok {
+		return []error{err} // it unwraps to ErrConfig and its reason
+	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var fe *bridge.FieldError
-		if !errors.As(err, &fe) || fe != err {
-			var out []error
-			for _, e := range j.Unwrap() {
-				out = append(out, flatten(e)...)
-			}
-			return out
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
 		}
+		return out
 	}
 	return []error{err}
 }
