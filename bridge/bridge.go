@@ -50,7 +50,7 @@ type Bridge struct {
 	// sockets holds a *socketState per connected socket, when a rate limit
 	// or lifecycle events need one (see socketstate.go).
 	sockets   sync.Map
-	lifecycle *lifecycle.Publisher // nil unless LifecycleSubject is set
+	lifecycle *lifecycle.Publisher // nil unless LifecycleSubject is set; started by Run
 
 	// The current NATS outage: when it began (unix nanoseconds, 0 while
 	// connected), the inbound emits it cost, and whether that was logged.
@@ -107,6 +107,9 @@ func New(cfg Config) (*Bridge, error) {
 		return nil, err
 	}
 	b.sio = srv
+	if cfg.LifecycleSubject != "" {
+		b.lifecycle = lifecycle.New(cfg.LifecycleSubject, cfg.NodeName, 0, b.log)
+	}
 	b.declareNamespaces()
 	return b, nil
 }
@@ -174,9 +177,8 @@ func (b *Bridge) Run(ctx context.Context) (err error) {
 	if err := b.subscribe(); err != nil {
 		return err
 	}
-	if b.cfg.LifecycleSubject != "" {
-		b.lifecycle = lifecycle.New(b.nc, b.cfg.LifecycleSubject, b.cfg.NodeName, 0, b.log)
-		b.lifecycle.Start()
+	if b.lifecycle != nil {
+		b.lifecycle.Start(b.nc)
 		defer b.lifecycle.Close() // when Run fails before shutdown; safe twice
 	}
 

@@ -99,4 +99,8 @@ func TestLifecycleEvents(t *testing.T) {
 	if subject != "natsock.events.node.down" || ev.Node != "node-t" {
 		t.Errorf("last event %s %+v, want node_down", subject, ev)
 	}
+	st := tb.LifecycleStats()
+	if st.Published.Load() != 7 {
+		t.Errorf("LifecycleStats().Published = %d, want 7 (node up, 3 connects, 2 disconnects, node down)", st.Published.Load())
+	}
 }

@@ -32,6 +32,16 @@ func (st *socketState) setReason(r socketio.Reason) {
 	st.mu.Unlock()
 }
 
+// LifecycleStats returns the lifecycle events' counters (published, and
+// dropped: queue full, NATS refused, or after shutdown began), or nil when
+// Config.LifecycleSubject is empty.
+func (b *Bridge) LifecycleStats() *lifecycle.Stats {
+	if b.lifecycle == nil {
+		return nil
+	}
+	return b.lifecycle.Stats()
+}
+
 // keepsSocketState reports whether anything needs a socketState: an
 // inbound rate limit or lifecycle events.
 func (b *Bridge) keepsSocketState() bool { return b.cfg.InboundRate > 0 || b.lifecycle != nil }

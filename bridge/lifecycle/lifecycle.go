@@ -71,7 +71,7 @@ type Stats struct {
 // bounded: past it, events are dropped and counted, and the first drop of
 // an episode is logged.
 type Publisher struct {
-	nc     *nats.Conn
+	nc     *nats.Conn // set by Start, before run reads it
 	prefix string
 	node   string
 	log    *slog.Logger
@@ -89,12 +89,13 @@ type Publisher struct {
 
 // New returns a Publisher of events under prefix (e.g. "natsock.events"),
 // naming node as their origin, with room for queue events (zero means
-// DefaultQueue). Nothing is published until Start.
-func New(nc *nats.Conn, prefix, node string, queue int, log *slog.Logger) *Publisher {
+// DefaultQueue). Events queue from now on; nothing is published until
+// Start.
+func New(prefix, node string, queue int, log *slog.Logger) *Publisher {
 	if queue <= 0 {
 		queue = DefaultQueue
 	}
-	return &Publisher{nc: nc, prefix: prefix, node: node, log: log, q: make(chan *Event, queue), done: make(chan struct{})}
+	return &Publisher{prefix: prefix, node: node, log: log, q: make(chan *Event, queue), done: make(chan struct{})}
 }
 
 // Node returns the node name events carry.
@@ -103,15 +104,16 @@ func (p *Publisher) Node() string { return p.node }
 // Stats returns the publisher's counters.
 func (p *Publisher) Stats() *Stats { return &p.stats }
 
-// Start starts the publishing goroutine and queues a node_up event. Call
-// it once; Close stops it.
-func (p *Publisher) Start() {
+// Start starts publishing on nc, from one goroutine, and queues a node_up
+// event. Call it once; Close stops it.
+func (p *Publisher) Start(nc *nats.Conn) {
 	p.mu.Lock()
 	if p.started || p.closed {
 		p.mu.Unlock()
 		return
 	}
 	p.started = true
+	p.nc = nc
 	p.mu.Unlock()
 	go p.run()
 	p.Publish(&Event{Type: TypeNodeUp})

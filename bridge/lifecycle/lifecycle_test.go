@@ -62,8 +62,8 @@ func TestPublisherSendsTheSchemaInOrder(t *testing.T) {
 	if err := watch.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	p := lifecycle.New(pub, "natsock.events", "node-a", 0, quiet)
-	p.Start()
+	p := lifecycle.New("natsock.events", "node-a", 0, quiet)
+	p.Start(pub)
 	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	p.Publish(&lifecycle.Event{Type: lifecycle.TypeConnect, SID: "s1", Namespace: "/", Rooms: []string{"user:42"},
 		Sub: "42", Transport: "websocket", Remote: "127.0.0.1:5000", Time: at, Data: json.RawMessage(`{"plan":"pro"}`)})
@@ -117,10 +117,9 @@ func TestPublisherSendsTheSchemaInOrder(t *testing.T) {
 }
 
 func TestPublisherDropsAndCountsRatherThanBlock(t *testing.T) {
-	pub, _ := natsConns(t)
 	// Not started: nothing takes from the queue of 2, so the third event
 	// finds it full. Publish must return, not wait.
-	p := lifecycle.New(pub, "natsock.events", "node-a", 2, quiet)
+	p := lifecycle.New("natsock.events", "node-a", 2, quiet)
 	for i := 0; i < 3; i++ {
 		p.Publish(&lifecycle.Event{Type: lifecycle.TypeConnect, SID: "s"})
 	}
@@ -136,8 +135,8 @@ func TestPublisherDropsAndCountsRatherThanBlock(t *testing.T) {
 
 func TestPublisherCountsWhatNATSRefuses(t *testing.T) {
 	pub, _ := natsConns(t)
-	p := lifecycle.New(pub, "natsock.events", "node-a", 0, quiet)
-	p.Start()
+	p := lifecycle.New("natsock.events", "node-a", 0, quiet)
+	p.Start(pub)
 	pub.Close() // every publish now fails with ErrConnectionClosed
 	p.Publish(&lifecycle.Event{Type: lifecycle.TypeConnect, SID: "s"})
 	p.Close()
