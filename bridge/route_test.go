@@ -267,3 +267,19 @@ func FuzzTargetedRoute(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRoute is the routing decision for one targeted message: the
+// rule that owns the subject, its event and its room.
+func BenchmarkRoute(b *testing.B) {
+	m, err := bridge.NewMapping([]string{"tasks.*=task:{2}", "notify.user.*=notification@user:{3}"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := m.Rules()[1]
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, ok, err := m.Route(r, "notify.user.4242"); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}
