@@ -117,10 +117,35 @@ func (src *sources) fill(file *configFile) *config {
 }
 
 // problems lists every problem with the configuration, each naming where
-// its value came from: the values that could not be read, then what the
-// bridge's Validate finds.
+// its value came from: the values that could not be read, the files named
+// that cannot be, then what the bridge's Validate finds.
 func (cfg *config) problems() []string {
-	return append(append([]string(nil), cfg.bad...), cfg.explain(cfg.opts.Bridge.Validate())...)
+	out := append([]string(nil), cfg.bad...)
+	for _, s := range cfg.table {
+		if o := cfg.origins[s]; o != nil && s.file && o.texts[0] != "" {
+			if err := readable(o.texts[0]); err != nil {
+				out = append(out, fmt.Sprintf("%s: %v", o.describe(0), err))
+			}
+		}
+	}
+	return append(out, cfg.explain(cfg.opts.Bridge.Validate())...)
+}
+
+// readable reports why the file name cannot be read, if it is missing or
+// a directory. It only looks (a named pipe is not opened, so a check never
+// blocks); a file that cannot be opened is still found when serve starts.
+func readable(name string) error {
+	st, err := os.Stat(name)
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	} else if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return errors.New("is a directory, not a file")
+	}
+	return nil
 }
 
 // pick returns the origin of the value that wins for s, or nil when no

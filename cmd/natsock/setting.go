@@ -27,7 +27,10 @@ type setting struct {
 	usage string   // --help's text
 	// secret keeps the value out of every error message.
 	secret bool
-	field  field
+	// file says the value names a file natsock reads, so that natsock
+	// check finds one that is missing before serve needs it.
+	file  bool
+	field field
 }
 
 // row builds a setting whose environment variable is NATSOCK_ and the
@@ -42,6 +45,9 @@ func (s *setting) alsoEnv(names ...string) *setting { s.env = append(s.env, name
 
 // hidden keeps the setting's value out of error messages.
 func (s *setting) hidden() *setting { s.secret = true; return s }
+
+// names says the setting's value is the name of a file to read.
+func (s *setting) names() *setting { s.file = true; return s }
 
 // A field reads a setting's texts into its place in options.
 type field interface {
