@@ -552,6 +552,8 @@ func TestFieldKindsReadTheirText(t *testing.T) {
 			func() bool { return o.LogFormat == "json" }, `"json"`},
 		{"a whole number", intField(func(o *options) *int { return &o.Bridge.MaxInflightRequests }), []string{" 12 "}, "1.5",
 			func() bool { return o.Bridge.MaxInflightRequests == 12 }, "12"},
+		{"a whole number with underscores, as Go writes it", intField(func(o *options) *int { return &o.Bridge.MaxInflightRequests }), []string{"1_000_000"}, "1,000",
+			func() bool { return o.Bridge.MaxInflightRequests == 1_000_000 }, "1000000"},
 		{"a number with a fraction", floatField(func(o *options) *float64 { return &o.Bridge.InboundRate }), []string{" 0.5 "}, "NaN",
 			func() bool { return o.Bridge.InboundRate == 0.5 }, "0.5"},
 		{"a duration", durationField(func(o *options) *time.Duration { return &o.Bridge.RequestTimeout }), []string{"1m30s"}, "90",

@@ -121,13 +121,14 @@ func oneOfField(at func(*options) *string, choices ...string) field {
 func intField(at func(*options) *int) field {
 	return scalar[int]{at: at,
 		parse: func(s string) (int, error) {
-			n, err := strconv.Atoi(strings.TrimSpace(s))
+			// Base 0, as the flags took before: 1_000_000 and 0x400 too.
+			n, err := strconv.ParseInt(strings.TrimSpace(s), 0, strconv.IntSize)
 			if errors.Is(err, strconv.ErrRange) {
 				return 0, errors.New("out of range")
 			} else if err != nil {
 				return 0, errors.New("not a whole number")
 			}
-			return n, nil
+			return int(n), nil
 		},
 		format: strconv.Itoa}
 }
