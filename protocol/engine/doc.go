@@ -6,6 +6,8 @@
 //
 // A [Server] is an http.Handler. It hands each session to a [Handler]:
 // OnOpen, then OnMessage for each message in order, then OnClose once.
+// The order is a guarantee, even for a session that closes while its
+// handshake is written: OnClose waits for OnOpen to return.
 // [Session.Send] queues a [Message] and never blocks on the network.
 //
 // # Fan-out and backpressure
@@ -41,7 +43,25 @@
 //
 // The heartbeats and timeouts of every session share one timer heap and
 // goroutine. The ping timers start before the handshake is written, and the
-// pong deadline starts when the ping is queued.
+// pong deadline starts when the ping is queued: a session without an
+// answer ends pingInterval + pingTimeout after the handshake or the last
+// pong. That deadline is a time, not only a timer: every request checks it
+// first, so a GET made after it gets 400 however late the timer goroutine
+// runs on a loaded machine.
+//
+// # Requests that race
+//
+// A client can send two requests at once (a close and a GET, a "5" and a
+// GET), and they may reach the server in either order. It answers them as
+// Node.js does when they arrive in the order they were sent: a GET that
+// arrives after the client's close still gets noop (the next gets 400); a
+// GET made during an upgrade's probe is held for up to 100 ms, and gets
+// 400 if the upgrade completes meanwhile, noop otherwise; a second
+// websocket for an upgraded session completes its handshake and is closed.
+//
+// A graceful close (the application's, or a shutdown) delivers all that is
+// queued for a polling client, in as many GETs as MaxPayload needs, then
+// the close packet; the session waits up to two seconds for each GET.
 //
 // # Memory
 //

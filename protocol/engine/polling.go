@@ -53,9 +53,19 @@ func (srv *Server) writePayloadWithin(w http.ResponseWriter, body []byte) error 
 	return err
 }
 
+// probeNoopDelay is how long a GET made during an upgrade's probe is held
+// before it gets noop, as Node.js holds it until the next tick of its
+// 100 ms probe check. A client sends its "5" and then a GET; if the GET is
+// handled first, the hold lets the upgrade complete, and the GET gets 400
+// as it would have after it. A client's own poll, pending when the probe
+// begins, is released with noop after the same delay.
+const probeNoopDelay = 100 * time.Millisecond
+
 // servePoll holds a GET until there is something to send.
 func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
+	heldSince := time.Now()
 	s.mu.Lock()
+	s.expiredLocked()
 	if s.transport != transportPolling || (s.closed && s.pollFinal == nil) {
 		s.mu.Unlock()
 		writeError(w, http.StatusBadRequest, codeBadRequest)
@@ -70,8 +80,15 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.pollHeld = true
+	var noopTimer *time.Timer
+	defer func() {
+		if noopTimer != nil {
+			noopTimer.Stop()
+		}
+	}()
 	for {
 		var body []byte
+		var noopDue <-chan time.Time
 		switch {
 		case s.closed && s.pollFinal != nil:
 			body = s.drainLocked(s.pollFinal)
@@ -80,10 +97,27 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			} else {
 				s.awaitLastGETLocked() // more than MaxPayload was queued: the client comes back for it
 			}
+		case s.transport != transportPolling:
+			// The upgrade completed while this GET waited: it gets what
+			// a GET after the upgrade gets.
+			s.pollHeld = false
+			s.mu.Unlock()
+			writeError(w, http.StatusBadRequest, codeBadRequest)
+			return
 		case s.closed:
 			body = s.recordsLocked(closeMsg, nil)
-		case s.pollNoop || s.transport != transportPolling:
-			body = s.recordsLocked(noopMsg, nil)
+		case s.pollNoop:
+			wait := time.Until(later(s.probeSince, heldSince).Add(probeNoopDelay))
+			if wait <= 0 {
+				body = s.recordsLocked(noopMsg, nil)
+				break
+			}
+			if noopTimer == nil {
+				noopTimer = time.NewTimer(wait)
+			} else {
+				noopTimer.Reset(wait)
+			}
+			noopDue = noopTimer.C
 		case len(s.queue) > 0:
 			body = s.drainLocked(nil)
 		}
@@ -100,6 +134,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		select {
 		case <-s.pollWake:
+		case <-noopDue:
 		case <-r.Context().Done():
 			// The client gave up on its GET: it is gone. This is a transport
 			// error, as in Node.js, not a close: a graceful close would keep
@@ -124,6 +159,13 @@ func (s *Session) abandonPolling() {
 		s.endPollingLocked()
 	}
 	s.mu.Unlock()
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // drainLocked takes queued messages, up to MaxPayload bytes (at least one),
@@ -173,7 +215,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	if s.closed || s.transport != transportPolling {
+	if s.expiredLocked() || s.transport != transportPolling {
 		s.mu.Unlock()
 		writeError(w, http.StatusBadRequest, codeBadRequest)
 		return

@@ -68,6 +68,7 @@ type Session struct {
 	pollPosted bool          // a POST is being read
 	pollWake   chan struct{} // wakes the held GET
 	pollNoop   bool          // an upgrade is probing: answer GETs with noop
+	probeSince time.Time     // when the probe began
 	pollFinal  *Message      // what the last GET gets once the session is closed; nil: GETs get 400
 	draining   bool          // closed, waiting (without a held GET) for a GET to collect the rest
 	drainTimer *time.Timer   // ends draining at drainUntil
@@ -76,6 +77,11 @@ type Session struct {
 
 	timer     timers.Timer
 	awaitPong bool
+	// deadline is when the heartbeat gives up on the client unless it
+	// answers (v4: pongs; v3: pings) first: pingInterval+pingTimeout after
+	// the handshake or its last answer. Requests check it themselves, so
+	// it holds however late the timer wheel runs.
+	deadline time.Time
 
 	wmu  sync.Mutex // serializes websocket writes
 	inMu sync.Mutex // serializes calls into the Handler
@@ -224,11 +230,11 @@ func (s *Session) closeLocked(reason Reason) {
 		// pollingGrace.
 		switch {
 		case reason == ReasonTransportClose:
-			// The client closed: a held GET gets noop.
-			s.pollFinal = nil
-			if s.pollHeld {
-				s.pollFinal = noopMsg
-			}
+			// The client closed. As Node.js does, a GET gets noop and
+			// what was queued is dropped; a GET that raced the close
+			// (sent with it, arriving after it) gets the noop too.
+			s.dropQueueLocked()
+			s.pollFinal = noopMsg
 		case graceful(reason):
 			// A close the server chose: the client collects all that is
 			// queued, then the close packet.
@@ -495,12 +501,34 @@ func atFrameBoundary(bufs net.Buffers, n int64) bool {
 // deadline for the client's first ping (v3).
 func (s *Session) startHeartbeat() {
 	s.timer.Init(s.onTimer)
+	s.mu.Lock()
+	s.rearmHeartbeatLocked(time.Now())
+	s.mu.Unlock()
+}
+
+// rearmHeartbeatLocked counts the heartbeat from now: the handshake, or the
+// client's answer. Both the deadline and the next ping derive from the
+// configured intervals and now, never from when a timer ran.
+func (s *Session) rearmHeartbeatLocked(now time.Time) {
 	cfg := &s.srv.cfg
+	s.deadline = now.Add(cfg.PingInterval + cfg.PingTimeout)
 	if s.protocol == 3 {
-		s.srv.wheel.After(&s.timer, cfg.PingInterval+cfg.PingTimeout)
+		s.srv.wheel.Schedule(&s.timer, s.deadline)
 		return
 	}
-	s.srv.wheel.After(&s.timer, cfg.PingInterval)
+	s.srv.wheel.Schedule(&s.timer, now.Add(cfg.PingInterval))
+}
+
+// expiredLocked closes the session for a ping timeout if its deadline has
+// passed, whether or not the wheel has run, and reports whether the session
+// is closed. Requests call it first: a request made pingInterval +
+// pingTimeout after the handshake, without an answer, finds the session
+// gone, however loaded the machine.
+func (s *Session) expiredLocked() bool {
+	if !s.closed && !s.deadline.IsZero() && !time.Now().Before(s.deadline) {
+		s.closeLocked(ReasonPingTimeout)
+	}
+	return s.closed
 }
 
 // onTimer runs on the wheel's goroutine.
@@ -510,12 +538,14 @@ func (s *Session) onTimer() {
 	if s.closed {
 		return
 	}
-	if s.protocol == 3 || s.awaitPong {
+	if s.protocol == 3 || s.awaitPong || !time.Now().Before(s.deadline) {
 		s.closeLocked(ReasonPingTimeout)
 		return
 	}
+	// The ping timeout runs from when the ping is due (and queued), so
+	// the session ends pingInterval+pingTimeout after the last answer.
 	s.awaitPong = true
-	s.srv.wheel.After(&s.timer, s.srv.cfg.PingTimeout)
+	s.srv.wheel.Schedule(&s.timer, s.deadline)
 	s.enqueueLocked(pingMsg)
 }
 
@@ -534,18 +564,17 @@ func (s *Session) onPacket(p eio.Packet) {
 	case eio.Pong:
 		if s.protocol == 4 {
 			s.mu.Lock()
-			if s.awaitPong && !s.closed {
+			if s.awaitPong && !s.expiredLocked() {
 				s.awaitPong = false
-				s.srv.wheel.After(&s.timer, s.srv.cfg.PingInterval)
+				s.rearmHeartbeatLocked(time.Now())
 			}
 			s.mu.Unlock()
 		}
 	case eio.Ping:
 		if s.protocol == 3 {
-			cfg := &s.srv.cfg
 			s.mu.Lock()
-			if !s.closed {
-				s.srv.wheel.After(&s.timer, cfg.PingInterval+cfg.PingTimeout)
+			if !s.expiredLocked() {
+				s.rearmHeartbeatLocked(time.Now())
 			}
 			s.mu.Unlock()
 			if len(p.Data) == 0 {

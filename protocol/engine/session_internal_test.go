@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -85,3 +86,47 @@ type handlerFuncs struct {
 func (h handlerFuncs) OnOpen(s *Session)                 { h.open(s) }
 func (handlerFuncs) OnMessage(*Session, []byte, bool)    {}
 func (h handlerFuncs) OnClose(s *Session, reason Reason) { h.close(s, reason) }
+
+// A session's heartbeat deadline holds at every request, however late the
+// timer wheel runs (on a loaded machine it can be late by more than the
+// margin a client leaves): a GET made pingInterval+pingTimeout after the
+// handshake, with no pong, gets 400 even though no timer has fired.
+func TestTheHeartbeatDeadlineHoldsWithoutTheTimerWheel(t *testing.T) {
+	t.Parallel()
+	const interval, timeout = 30 * time.Millisecond, 20 * time.Millisecond
+	srv, err := NewServer(Config{PingInterval: interval, PingTimeout: timeout, AllowEIO3: true}, handlerFuncs{
+		open: func(*Session) {}, close: func(*Session, Reason) {},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.wheel.Close() // a wheel that never runs: only the deadline itself can close the session
+	t.Cleanup(func() {
+		if err := srv.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	for _, eio := range []string{"4", "3"} {
+		do := func(method, query string) (int, string) {
+			// A GET the server holds (the session alive) ends with the
+			// context, as a client that gives up: 200 with no body.
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			w := httptest.NewRecorder()
+			r := httptest.NewRequest(method, "/engine.io/?EIO="+eio+"&transport=polling"+query, nil).WithContext(ctx)
+			srv.ServeHTTP(w, r)
+			return w.Code, w.Body.String()
+		}
+		code, body := do(http.MethodGet, "")
+		handshakeDone := time.Now()
+		i := strings.Index(body, `"sid":"`)
+		if code != http.StatusOK || i < 0 {
+			t.Fatalf("EIO=%s handshake: %d %q", eio, code, body)
+		}
+		sid := body[i+7 : i+7+strings.IndexByte(body[i+7:], '"')]
+		time.Sleep(time.Until(handshakeDone.Add(interval + timeout)))
+		if code, body := do(http.MethodGet, "&sid="+sid); code != http.StatusBadRequest {
+			t.Errorf("EIO=%s: GET %v after the handshake without a pong: %d %q; want 400", eio, interval+timeout, code, body)
+		}
+	}
+}

@@ -82,9 +82,14 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q map[s
 // transport.
 func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	if s.closed || s.transport != transportPolling || s.upgrading {
+	if s.expiredLocked() {
 		s.mu.Unlock()
 		writeError(w, http.StatusBadRequest, codeBadRequest)
+		return
+	}
+	if s.transport != transportPolling || s.upgrading {
+		s.mu.Unlock()
+		s.srv.refuseWebSocket(w, r)
 		return
 	}
 	s.upgrading = true
@@ -137,6 +142,7 @@ func (s *Session) probe(conn net.Conn, br *bufio.Reader) bool {
 	}
 	s.mu.Lock()
 	s.pollNoop = true
+	s.probeSince = time.Now()
 	s.wakePollLocked()
 	s.mu.Unlock()
 
@@ -171,6 +177,22 @@ func (s *Session) probe(conn net.Conn, br *bufio.Reader) bool {
 	s.kickLocked()
 	s.mu.Unlock()
 	return true
+}
+
+// refuseWebSocket answers a second websocket for a session that has one
+// (or is probing one), as Node.js does: the handshake completes, then a
+// close frame says why, and the connection closes. The session and its
+// websocket go on.
+func (srv *Server) refuseWebSocket(w http.ResponseWriter, r *http.Request) {
+	conn, _, _, err := hijack(w, r)
+	if err != nil {
+		srv.cfg.Logger.Debug("websocket handshake failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(srv.cfg.WriteTimeout))
+	body := ws.NewCloseFrameBody(ws.StatusPolicyViolation, "session already has a websocket")
+	_, _ = conn.Write(ws.MustCompileFrame(ws.NewCloseFrame(body)))
+	_ = conn.Close()
 }
 
 // wakePollLocked wakes a held polling GET.
