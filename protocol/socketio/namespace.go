@@ -51,14 +51,15 @@ type Namespace struct {
 	name string
 	srv  *Server
 
-	mu           sync.RWMutex
-	sockets      map[string]*Socket
-	rooms        map[string]map[*Socket]struct{}
-	middlewares  []Middleware
-	handlers     map[string]EventHandler
-	onAny        EventHandler
-	onConnect    func(*Socket)
-	onDisconnect func(*Socket, Reason)
+	mu              sync.RWMutex
+	sockets         map[string]*Socket
+	rooms           map[string]map[*Socket]struct{}
+	middlewares     []Middleware
+	handlers        map[string]EventHandler
+	onAny           EventHandler
+	onConnect       func(*Socket)
+	onDisconnecting func(*Socket, Reason)
+	onDisconnect    func(*Socket, Reason)
 }
 
 func newNamespace(srv *Server, name string) *Namespace {
@@ -89,7 +90,18 @@ func (n *Namespace) OnConnect(fn func(*Socket)) {
 	n.mu.Unlock()
 }
 
-// OnDisconnect sets the function called once for each socket that leaves.
+// OnDisconnecting sets the function called once for each socket that
+// leaves, before it leaves its rooms (socket.io's "disconnecting" event):
+// Rooms still lists them, and the socket still counts as connected. It
+// runs before OnDisconnect's function.
+func (n *Namespace) OnDisconnecting(fn func(*Socket, Reason)) {
+	n.mu.Lock()
+	n.onDisconnecting = fn
+	n.mu.Unlock()
+}
+
+// OnDisconnect sets the function called once for each socket that leaves,
+// after it has left its rooms.
 func (n *Namespace) OnDisconnect(fn func(*Socket, Reason)) {
 	n.mu.Lock()
 	n.onDisconnect = fn
@@ -103,7 +115,9 @@ func (n *Namespace) On(event string, h EventHandler) {
 	n.mu.Unlock()
 }
 
-// OnAny sets the handler for events that have no handler of their own.
+// OnAny sets a catch-all handler, as socket.io's socket.onAny: it sees
+// every event from the namespace's clients, handled or not, before the
+// event's own handler (set with On) runs.
 func (n *Namespace) OnAny(h EventHandler) {
 	n.mu.Lock()
 	n.onAny = h
@@ -240,11 +254,11 @@ func (n *Namespace) removeFromRoomLocked(room string, s *Socket) {
 
 func (n *Namespace) dispatch(s *Socket, ev *Event) {
 	n.mu.RLock()
-	h := n.handlers[ev.Name]
-	if h == nil {
-		h = n.onAny
-	}
+	h, all := n.handlers[ev.Name], n.onAny
 	n.mu.RUnlock()
+	if all != nil {
+		all(s, ev)
+	}
 	if h != nil {
 		h(s, ev)
 	}

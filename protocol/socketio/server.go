@@ -151,6 +151,12 @@ func (srv *Server) Of(name string) *Namespace {
 	return n
 }
 
+// Lookup returns the namespace called name, or nil; unlike Of it never
+// creates one. A namespace exists only once the program calls Of: a
+// client's CONNECT to any other is refused ("Invalid namespace"), and
+// creates nothing.
+func (srv *Server) Lookup(name string) *Namespace { return srv.namespace(name) }
+
 func (srv *Server) namespace(name string) *Namespace {
 	srv.mu.RLock()
 	defer srv.mu.RUnlock()
@@ -215,7 +221,11 @@ func (h handler) OnOpen(sess *engine.Session) {
 }
 
 func (h handler) OnMessage(sess *engine.Session, data []byte, binary bool) {
-	c := sess.Data().(*conn)
+	c, ok := sess.Data().(*conn)
+	if !ok {
+		sess.CloseWith(engine.ReasonParseError) // a message before OnOpen: see OnClose
+		return
+	}
 	if binary {
 		if c.partial == nil {
 			c.fail("binary message without a packet announcing it", nil)
@@ -282,7 +292,13 @@ func (c *conn) onPartialTimer() {
 }
 
 func (h handler) OnClose(sess *engine.Session, reason engine.Reason) {
-	c := sess.Data().(*conn)
+	c, ok := sess.Data().(*conn)
+	if !ok {
+		// The engine promises OnOpen first; should a session ever close
+		// before it, there is nothing of ours to tear down (and a panic
+		// here, on the engine's goroutine, would end the process).
+		return
+	}
 	c.mu.Lock()
 	c.closed = true
 	socks := c.sockets
@@ -291,7 +307,7 @@ func (h handler) OnClose(sess *engine.Session, reason engine.Reason) {
 	h.srv.eng.Wheel().Stop(&c.connTimer)
 	h.srv.eng.Wheel().Stop(&c.partialTimer)
 	for _, s := range socks {
-		if s.teardown() {
+		if s.teardown(Reason(reason)) {
 			s.ns.notifyDisconnect(s, Reason(reason))
 		}
 	}
@@ -337,7 +353,7 @@ func (c *conn) dispatch(p sio.Packet, attachments [][]byte) {
 		c.connect(ns, auth)
 	case sio.Disconnect:
 		if s := c.socket(ns); s != nil {
-			c.detach(s, ReasonClientNamespaceDisconnect)
+			c.detach(s, ReasonClientNamespaceDisconnect, false)
 		}
 	case sio.Event, sio.BinaryEvent:
 		s := c.socket(ns)
@@ -406,6 +422,7 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 	ns.mu.RUnlock()
 	for _, mw := range mws {
 		if err := mw(s); err != nil {
+			s.teardown("") // drops the rooms it joined
 			var ce *ConnectError
 			if !errors.As(err, &ce) {
 				ce = &ConnectError{Message: err.Error()}
@@ -417,6 +434,7 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
+		s.teardown("")
 		return
 	}
 	c.sockets = append(c.sockets, s)
@@ -428,7 +446,19 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 		payload = append(append([]byte(`{"sid":`), sio.AppendQuote(nil, s.id)...), '}')
 	}
 	ns.mu.Lock()
-	s.connected = true
+	s.mu.Lock()
+	if s.state != stateJoining {
+		// Disconnected by a middleware's goroutine before it could join.
+		s.mu.Unlock()
+		ns.mu.Unlock()
+		c.forget(s)
+		return
+	}
+	s.state = stateConnected
+	for r := range s.rooms { // joined by the middlewares
+		ns.addToRoomLocked(r, s)
+	}
+	s.mu.Unlock()
 	ns.sockets[s.id] = s
 	// Queued under the namespace's lock, which a broadcast holds while it
 	// queues: the CONNECT answer comes before any broadcast to the socket.
@@ -453,18 +483,38 @@ func (c *conn) refuse(name string, ce *ConnectError) {
 	_ = c.sess.Send(encodeControl(sio.ConnectError, name, payload))
 }
 
-// detach forgets a socket that left while its session stays open.
-func (c *conn) detach(s *Socket, reason Reason) {
+// detach forgets a socket that leaves while its session stays open. With
+// tell, the client gets a DISCONNECT for the namespace (once, whoever else
+// detaches the socket at the same time).
+func (c *conn) detach(s *Socket, reason Reason, tell bool) {
+	c.forget(s)
+	if !s.teardown(reason) {
+		return
+	}
+	if tell {
+		_ = c.sess.Send(encodeControl(sio.Disconnect, s.ns.name, nil))
+	}
+	s.ns.notifyDisconnect(s, reason)
+}
+
+// forget takes s out of the connection's sockets.
+func (c *conn) forget(s *Socket) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	for i, x := range c.sockets {
 		if x == s {
 			c.sockets = append(c.sockets[:i], c.sockets[i+1:]...)
-			break
+			return
 		}
 	}
-	c.mu.Unlock()
-	if s.teardown() {
-		s.ns.notifyDisconnect(s, reason)
+}
+
+func (n *Namespace) notifyDisconnecting(s *Socket, reason Reason) {
+	n.mu.RLock()
+	fn := n.onDisconnecting
+	n.mu.RUnlock()
+	if fn != nil {
+		fn(s, reason)
 	}
 }
 

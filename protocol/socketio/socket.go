@@ -19,13 +19,30 @@ type Socket struct {
 	conn *conn
 	auth json.RawMessage
 
-	mu        sync.Mutex
-	connected bool
-	rooms     map[string]struct{} // nil until the first Join
-	acks      map[int64]*pendingAck
-	nextAck   int64
-	data      any
+	mu      sync.Mutex
+	state   socketState
+	rooms   map[string]struct{} // nil until the first Join
+	acks    map[int64]*pendingAck
+	nextAck int64
+	data    any
 }
+
+// socketState is where a socket is in its life; it changes under the
+// socket's lock (and, into and out of the namespace, the namespace's).
+type socketState uint8
+
+const (
+	// stateJoining: the middlewares run. Rooms joined now are kept on the
+	// socket and enter the namespace with it.
+	stateJoining socketState = iota
+	// stateConnected: in the namespace, its rooms in the namespace's.
+	stateConnected
+	// stateLeaving: the OnDisconnecting hook runs; rooms are still known
+	// and the socket still counts as connected.
+	stateLeaving
+	// stateGone: refused, or left; no room holds it.
+	stateGone
+)
 
 // ID returns the socket's id, unique per namespace connection (not the
 // Engine.IO session id).
@@ -59,11 +76,17 @@ func (s *Socket) Data() any {
 	return s.data
 }
 
-// Connected reports whether the socket is still connected.
+// Connected reports whether the socket is connected: false while its
+// middlewares run, true from then until it has left (its OnDisconnecting
+// hook included), as socket.connected in socket.io.
 func (s *Socket) Connected() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.connected
+	return s.connectedLocked()
+}
+
+func (s *Socket) connectedLocked() bool {
+	return s.state == stateConnected || s.state == stateLeaving
 }
 
 // Emit sends an event to this socket.
@@ -78,15 +101,19 @@ func (s *Socket) Emit(event string, d Data) error {
 }
 
 // EmitWithAck sends an event that asks the client for an acknowledgement.
-// cb runs once, on another goroutine: with the client's answer, or with
-// ErrAckTimeout after timeout, or ErrDisconnected.
+// Either it returns an error and cb never runs, or it returns nil and cb
+// runs exactly once, on another goroutine: with the client's answer, or
+// with ErrAckTimeout after timeout, or with ErrDisconnected when the
+// socket leaves first (also when it leaves while the event is being
+// queued).
 func (s *Socket) EmitWithAck(event string, d Data, timeout time.Duration, cb func(Data, error)) error {
 	if sio.IsReserved(event) {
 		return fmt.Errorf("%w: %q", ErrReserved, event)
 	}
 	pa := &pendingAck{cb: cb}
+	wheel := s.ns.srv.eng.Wheel()
 	s.mu.Lock()
-	if !s.connected {
+	if !s.connectedLocked() {
 		s.mu.Unlock()
 		return ErrDisconnected
 	}
@@ -101,14 +128,19 @@ func (s *Socket) EmitWithAck(event string, d Data, timeout time.Duration, cb fun
 		s.acks = make(map[int64]*pendingAck)
 	}
 	s.acks[id] = pa
-	s.mu.Unlock()
-	wheel := s.ns.srv.eng.Wheel()
+	// Armed under the lock: the teardown, which takes the acks under it,
+	// always finds the timer armed and stops it.
 	wheel.After(&pa.timer, timeout)
+	s.mu.Unlock()
 	err := s.conn.sess.Send(encode(packetSpec{typ: sio.Event, namespace: s.ns.name, id: id, event: event, hasEvent: true}, d))
 	if err != nil {
-		if s.takeAck(id) != nil {
-			wheel.Stop(&pa.timer)
+		// Whoever takes the ack out of the map owns its callback: if the
+		// teardown or the timer took it first, cb reports the end, and
+		// this call must not report it too.
+		if s.takeAck(id) == nil {
+			return nil
 		}
+		wheel.Stop(&pa.timer)
 		return err
 	}
 	return nil
@@ -137,17 +169,22 @@ func (s *Socket) onAck(id int64, d Data) {
 	go pa.cb(d, nil)
 }
 
-// Join adds the socket to rooms.
+// Join adds the socket to rooms. It works in a Middleware too, as
+// socket.join in socket.io's io.use: the rooms hold once the socket
+// connects, and go with it if a later middleware refuses it. A socket that
+// has left joins nothing.
 func (s *Socket) Join(rooms ...string) {
 	s.ns.mu.Lock()
 	s.mu.Lock()
-	if s.connected {
+	if s.state != stateGone {
 		if s.rooms == nil {
 			s.rooms = make(map[string]struct{}, len(rooms))
 		}
 		for _, r := range rooms {
 			s.rooms[r] = struct{}{}
-			s.ns.addToRoomLocked(r, s)
+			if s.state != stateJoining {
+				s.ns.addToRoomLocked(r, s)
+			}
 		}
 	}
 	s.mu.Unlock()
@@ -161,14 +198,19 @@ func (s *Socket) Leave(rooms ...string) {
 	for _, r := range rooms {
 		if _, ok := s.rooms[r]; ok {
 			delete(s.rooms, r)
-			s.ns.removeFromRoomLocked(r, s)
+			if s.state != stateJoining {
+				s.ns.removeFromRoomLocked(r, s)
+			}
 		}
 	}
 	s.mu.Unlock()
 	s.ns.mu.Unlock()
 }
 
-// Rooms returns the rooms the socket is in.
+// Rooms returns the rooms the socket joined, in no order. Unlike
+// socket.rooms in socket.io, it does not list the socket's own id, though
+// the id works as a room for Namespace.To and Broadcast.Except all the
+// same.
 func (s *Socket) Rooms() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -211,25 +253,32 @@ func (s *Socket) Disconnect(close bool) {
 	c.sess.Close()
 }
 
-// leave sends DISCONNECT for the socket's namespace and forgets it.
-func (s *Socket) leave() {
-	if s.Connected() {
-		_ = s.conn.sess.Send(encodeControl(sio.Disconnect, s.ns.name, nil))
-		s.conn.detach(s, ReasonServerNamespaceDisconnect)
-	}
-}
+// leave forgets the socket and sends DISCONNECT for its namespace.
+func (s *Socket) leave() { s.conn.detach(s, ReasonServerNamespaceDisconnect, true) }
 
-// teardown marks the socket gone, leaves its rooms and fails its pending
-// acknowledgements. It reports false if it was already gone.
-func (s *Socket) teardown() bool {
-	s.ns.mu.Lock()
+// teardown takes the socket out of its namespace: the OnDisconnecting
+// hook first (rooms still known), then its rooms, then its pending
+// acknowledgements fail. It reports false if the socket was not connected
+// (gone already, or still joining: then it never will be).
+func (s *Socket) teardown(reason Reason) bool {
 	s.mu.Lock()
-	if !s.connected {
+	switch s.state {
+	case stateConnected:
+		s.state = stateLeaving
+	case stateJoining:
+		s.state, s.rooms = stateGone, nil
 		s.mu.Unlock()
-		s.ns.mu.Unlock()
+		return false
+	default:
+		s.mu.Unlock()
 		return false
 	}
-	s.connected = false
+	s.mu.Unlock()
+	s.ns.notifyDisconnecting(s, reason)
+
+	s.ns.mu.Lock()
+	s.mu.Lock()
+	s.state = stateGone
 	for r := range s.rooms {
 		s.ns.removeFromRoomLocked(r, s)
 	}
