@@ -8,7 +8,20 @@
 // namespace's [Middleware] functions vet each [Socket] (its Auth payload and
 // Handshake) and may refuse it with a [ConnectError] carrying data.
 // Handlers are set per namespace ([Namespace.On], [Namespace.OnAny]), so a
-// socket costs no map of its own.
+// socket costs no map of its own. Namespaces exist only once the program
+// calls [Server.Of]; neither a client nor a message creates one
+// ([Server.Lookup] never does).
+//
+// # A socket's life
+//
+// Middlewares run first; they may [Socket.Join] rooms, which the socket
+// enters when it connects and which go with it if a middleware refuses.
+// [Namespace.OnConnect] runs once the client has its CONNECT answer.
+// [Namespace.OnAny] sees every event, before the event's own handler.
+// When the socket leaves, [Namespace.OnDisconnecting] runs while its rooms
+// are known, then it leaves them and its pending acknowledgements fail,
+// then [Namespace.OnDisconnect] runs. [Socket.Disconnect] with close
+// leaves every namespace of the connection before closing it.
 //
 // # Events and acknowledgements
 //
