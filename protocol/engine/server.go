@@ -90,7 +90,8 @@ func (srv *Server) StopAccepting() { srv.refusing.Store(true) }
 // what it has queued, and waits for the server's goroutines until ctx ends.
 // New sessions are refused from the start; a polling session's requests
 // are still served, so that it collects its last packets and the close
-// packet (for at most two seconds). It is safe to call twice.
+// packet (the session waits at most two seconds for each GET, and its
+// queue is bounded, so the wait is too). It is safe to call twice.
 func (srv *Server) Close(ctx context.Context) error {
 	if srv.closing.CompareAndSwap(false, true) {
 		// Holding mu exclusively orders every session registration and
