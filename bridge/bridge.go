@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/natsock/natsock/bridge/auth"
 	"github.com/natsock/natsock/bridge/lifecycle"
 	"github.com/natsock/natsock/protocol/socketio"
 )
@@ -51,6 +52,8 @@ type Bridge struct {
 	// or lifecycle events need one (see socketstate.go).
 	sockets   sync.Map
 	lifecycle *lifecycle.Publisher // nil unless LifecycleSubject is set; started by Run
+	auth      *auth.Authenticator  // nil when Config.Auth is off (see authenticate.go)
+	authStats AuthStats
 
 	// The current NATS outage: when it began (unix nanoseconds, 0 while
 	// connected), the inbound emits it cost, and whether that was logged.
@@ -99,6 +102,10 @@ func New(cfg Config) (*Bridge, error) {
 		inflight:       make(chan struct{}, cfg.MaxInflightRequests),
 		started:        make(chan struct{}),
 		reconnectDelay: reconnectDelay,
+	}
+	// Before the socket.io server, whose timers would outlive a failed New.
+	if b.auth, err = newAuthenticator(&cfg); err != nil {
+		return nil, err
 	}
 	scfg := cfg.SocketIO
 	scfg.Engine.OnOriginRefused = b.originRefused

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/natsock/natsock/bridge/auth"
 	"github.com/natsock/natsock/protocol/engine"
 	"github.com/natsock/natsock/protocol/socketio"
 )
@@ -112,6 +113,14 @@ type Config struct {
 	// host name (os.Hostname), or "natsock" when it has none.
 	NodeName string
 
+	// Auth authenticates handshakes and makes rooms from claims (see
+	// package auth); its zero value turns authentication off, every socket
+	// anonymous. Each field's doc names its default. When
+	// SocketIO.Engine.AllowEIO3 is on and Auth.Sources.Query is empty, the
+	// query parameter "token" is read too: socket.io v2 clients send no
+	// auth payload.
+	Auth auth.Config
+
 	// SocketIO configures the socket.io server, and in SocketIO.Engine the
 	// Engine.IO server underneath; their zero fields take those packages'
 	// defaults. The bridge fills what it owns: the loggers (from Logger)
@@ -190,6 +199,7 @@ func (c *Config) setDefaults() {
 	}
 	c.SocketIO = c.socketio()
 	c.SocketIO.Engine = c.SocketIO.Engine.WithDefaults()
+	c.Auth = c.Auth.WithDefaults()
 }
 
 // socketio is the socket.io server's configuration: c.SocketIO with what
@@ -336,6 +346,7 @@ func (c Config) validate() (rules, error) {
 	s.Engine = engine.Config{}
 	errs = append(errs, nest("SocketIO", s.Validate())...)
 	errs = append(errs, nest("SocketIO.Engine", c.SocketIO.Engine.Validate())...)
+	errs = append(errs, nest("Auth", c.Auth.Validate())...)
 	if err := errors.Join(errs...); err != nil {
 		return rules{}, err
 	}

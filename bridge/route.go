@@ -15,6 +15,7 @@ func (b *Bridge) declareNamespaces() {
 	b.namespaces = make(map[string]*socketio.Namespace)
 	for _, name := range b.mapping.Namespaces() {
 		ns := b.sio.Of(name)
+		b.useAuth(ns)
 		ns.OnAny(b.onClientEvent)
 		ns.OnConnect(b.socketConnected)
 		ns.OnDisconnect(b.socketDisconnected)

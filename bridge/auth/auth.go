@@ -1,10 +1,13 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/textproto"
+	"os"
 	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
@@ -25,17 +28,34 @@ type Authenticator struct {
 // fetches the JWKS URL once (within the fetch timeout), so that an
 // unreadable or malformed key set stops natsock at start with its cause.
 func New(ctx context.Context, cfg Config) (*Authenticator, error) {
-	cfg.RequestHeaders = append([]string(nil), cfg.RequestHeaders...)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	headers := make([]string, len(cfg.RequestHeaders))
+	for i, h := range cfg.RequestHeaders {
+		headers[i] = textproto.CanonicalMIMEHeaderKey(h)
+	}
+	cfg.RequestHeaders = headers
 	cfg.setDefaults()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = http.DefaultClient
+	}
+	if cfg.JWTSecretFile != "" {
+		secret, err := readSecret(cfg.JWTSecretFile)
+		if err != nil {
+			return nil, &FieldError{Field: "JWTSecretFile", Err: err}
+		}
+		cfg.JWTSecret = secret
+	}
 	a := &Authenticator{cfg: cfg, log: cfg.Logger}
 	var keys *keySet
 	if cfg.JWKS != "" {
 		var err error
 		if keys, err = newKeySet(ctx, &a.cfg); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+			return nil, &FieldError{Field: "JWKS", Err: err}
 		}
 	}
 	if len(cfg.JWTSecret) > 0 || keys != nil {
@@ -168,4 +188,18 @@ func (a *Authenticator) addTemplateRooms(id *Identity) *Refusal {
 	}
 	id.Rooms = out
 	return nil
+}
+
+// readSecret reads a JWT secret from a file, less one trailing newline, and
+// checks its length.
+func readSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
+	if len(b) < MinSecretBytes {
+		return nil, fmt.Errorf("holds a secret of %d bytes; at least %d are needed (HS256's hash length, RFC 7518 section 3.2)", len(b), MinSecretBytes)
+	}
+	return b, nil
 }

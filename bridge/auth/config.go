@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
@@ -20,6 +19,10 @@ type Config struct {
 	// MinSecretBytes long (RFC 7518 section 3.2 asks for a key as long as
 	// the hash: 32 bytes for HS256). Empty means no HMAC tokens.
 	JWTSecret []byte
+	// JWTSecretFile names a file holding the JWT secret (one trailing
+	// newline dropped), so that it need not be on a command line; New
+	// reads it. Set at most one of JWTSecret and JWTSecretFile.
+	JWTSecretFile string
 	// JWKS is a JSON Web Key Set holding the public keys that verify RS*,
 	// PS*, ES* and EdDSA tokens: a file path, or an https:// URL (http://
 	// only for a loopback host). Empty means no public-key tokens.
@@ -36,8 +39,8 @@ type Config struct {
 	// JWKSFetchTimeout bounds one fetch of a JWKS URL. Zero means
 	// DefaultJWKSFetchTimeout.
 	JWKSFetchTimeout time.Duration
-	// HTTPClient fetches a JWKS URL. Nil means a client with no timeout of
-	// its own (JWKSFetchTimeout bounds each fetch).
+	// HTTPClient fetches a JWKS URL. Nil means http.DefaultClient
+	// (JWKSFetchTimeout bounds each fetch).
 	HTTPClient *http.Client
 	// Issuer, when set, must equal the token's "iss" claim.
 	Issuer string
@@ -51,8 +54,8 @@ type Config struct {
 	// doc: a socket with a bad credential is refused whatever Required
 	// says).
 	Required bool
-	// Sources are where a token is looked for. Zero means
-	// DefaultSources().
+	// Sources are where a token is looked for. Zero means the auth payload
+	// and the Authorization header.
 	Sources Sources
 
 	// Request, when set, is the NATS subject each handshake is sent to as
@@ -88,15 +91,19 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Sources says where the token of a handshake may come from. When several
-// hold one, the first in the order of the fields wins.
+// Sources says where the token of a handshake may come from: the auth
+// payload and the Authorization header unless turned off, a cookie and a
+// query parameter when named. When several hold one, the first in the
+// order of the fields wins.
 type Sources struct {
-	// Auth reads the "token" string of the CONNECT packet's auth payload
-	// (socket.io-client's `auth: {token}`).
-	Auth bool
-	// Header reads an "Authorization: Bearer TOKEN" request header (node
-	// clients' extraHeaders; browsers cannot set it on a websocket).
-	Header bool
+	// SkipPayload turns off reading the "token" string of the CONNECT
+	// packet's auth payload (socket.io-client's `auth: {token}`), read by
+	// default.
+	SkipPayload bool
+	// SkipHeader turns off reading an "Authorization: Bearer TOKEN"
+	// request header (node clients' extraHeaders; browsers cannot set it on
+	// a websocket), read by default.
+	SkipHeader bool
 	// Cookie, when not empty, names a cookie holding the token (an
 	// HttpOnly session cookie set by the application's login).
 	Cookie string
@@ -105,12 +112,6 @@ type Sources struct {
 	// payload. URLs are logged by proxies: enable it only for them.
 	Query string
 }
-
-// DefaultSources are the sources used when Config.Sources is zero: the auth
-// payload and the Authorization header.
-func DefaultSources() Sources { return Sources{Auth: true, Header: true} }
-
-func (s Sources) isZero() bool { return s == Sources{} }
 
 // Defaults of the settings whose zero value is not "off".
 const (
@@ -133,76 +134,114 @@ var ErrConfig = errors.New("auth: invalid config")
 // Enabled reports whether c authenticates anything: with it false, every
 // socket is anonymous and no middleware is needed.
 func (c *Config) Enabled() bool {
-	return len(c.JWTSecret) > 0 || c.JWKS != "" || c.Request != "" || c.Required || len(c.RoomTemplates) > 0
+	return len(c.JWTSecret) > 0 || c.JWTSecretFile != "" || c.JWKS != "" || c.Request != "" || c.Required || len(c.RoomTemplates) > 0
 }
 
-// Validate reports every problem of c at once. It reads no file and fetches
-// nothing: New does.
+// FieldError is a problem with one field of a Config. Field is the field's
+// path from Config ("JWTSecret", "RoomTemplates[1]", "Sources.Cookie");
+// Err says what is wrong without naming the field, so that a caller can
+// name it in its own terms (a flag, a file key). It wraps ErrConfig and Err.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string {
+	return ErrConfig.Error() + ": " + e.Field + ": " + e.Err.Error()
+}
+
+// Unwrap returns ErrConfig and the reason.
+func (e *FieldError) Unwrap() []error { return []error{ErrConfig, e.Err} }
+
+// ConfigField returns the field and the reason, for a layer above that
+// names the field by its own path (bridge.Config puts this Config at
+// "Auth").
+func (e *FieldError) ConfigField() (field string, reason error) { return e.Field, e.Err }
+
+// WithDefaults returns c with every zero field that has a default set to
+// it (Logger and HTTPClient are left to New).
+func (c Config) WithDefaults() Config {
+	c.setDefaults()
+	return c
+}
+
+// Validate reports every problem of c at once, each a *FieldError. It
+// reads no file and fetches nothing: New does.
 func (c *Config) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Err: fmt.Errorf(format, args...)})
 	}
 	if n := len(c.JWTSecret); n > 0 && n < MinSecretBytes {
-		bad("the JWT secret is %d bytes; at least %d are needed (HS256's hash length, RFC 7518 section 3.2)", n, MinSecretBytes)
+		bad("JWTSecret", "is %d bytes; at least %d are needed (HS256's hash length, RFC 7518 section 3.2)", n, MinSecretBytes)
+	}
+	if len(c.JWTSecret) > 0 && c.JWTSecretFile != "" {
+		bad("JWTSecretFile", "is set with a JWT secret too: give one of them")
 	}
 	if c.JWKS != "" {
 		if err := checkJWKSLocation(c.JWKS); err != nil {
-			bad("JWKS %q: %v", c.JWKS, err)
+			bad("JWKS", "%v", err)
 		}
 	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{
-		{"JWKS refresh", c.JWKSRefresh}, {"JWKS min refresh", c.JWKSMinRefresh},
-		{"JWKS fetch timeout", c.JWKSFetchTimeout}, {"auth request timeout", c.RequestTimeout},
+		{"JWKSRefresh", c.JWKSRefresh}, {"JWKSMinRefresh", c.JWKSMinRefresh},
+		{"JWKSFetchTimeout", c.JWKSFetchTimeout}, {"RequestTimeout", c.RequestTimeout},
 	} {
 		if d.v < 0 {
-			bad("%s is negative (%s)", d.name, d.v)
+			bad(d.name, "must not be negative")
 		}
 	}
 	for _, n := range []struct {
 		name string
 		v    int
-	}{{"auth cache size", c.CacheSize}, {"max rooms", c.MaxRooms}, {"max room length", c.MaxRoomLength}} {
+	}{{"CacheSize", c.CacheSize}, {"MaxRooms", c.MaxRooms}, {"MaxRoomLength", c.MaxRoomLength}} {
 		if n.v < 0 {
-			bad("%s is negative (%d)", n.name, n.v)
+			bad(n.name, "must not be negative")
 		}
 	}
-	if c.Issuer != "" || c.Audience != "" {
-		if len(c.JWTSecret) == 0 && c.JWKS == "" {
-			bad("an issuer or audience is set but no JWT secret or JWKS verifies tokens")
-		}
+	verifies := len(c.JWTSecret) > 0 || c.JWTSecretFile != "" || c.JWKS != ""
+	if c.Issuer != "" && !verifies {
+		bad("Issuer", "is set but no JWT secret or JWKS verifies tokens")
+	}
+	if c.Audience != "" && !verifies {
+		bad("Audience", "is set but no JWT secret or JWKS verifies tokens")
 	}
 	if c.Request != "" && !validSubject(c.Request) {
-		bad("auth request subject %q is not a valid NATS subject (no wildcards, spaces or empty tokens)", c.Request)
+		bad("Request", "is not a valid NATS subject (no wildcards, spaces or empty tokens)")
 	}
-	for _, h := range c.RequestHeaders {
+	for i, h := range c.RequestHeaders {
 		if h == "" || strings.ContainsAny(h, " \t\r\n:") {
-			bad("auth request header %q is not a header name", h)
+			bad(fmt.Sprintf("RequestHeaders[%d]", i), "is not a header name")
 		}
 	}
 	if c.Sources.Cookie != "" && strings.ContainsAny(c.Sources.Cookie, " \t\r\n;=,") {
-		bad("auth cookie name %q is not a cookie name", c.Sources.Cookie)
+		bad("Sources.Cookie", "is not a cookie name")
 	}
 	if c.Sources.Query != "" && strings.ContainsAny(c.Sources.Query, " \t\r\n&=#?") {
-		bad("auth query parameter %q is not a parameter name", c.Sources.Query)
+		bad("Sources.Query", "is not a query parameter name")
 	}
-	for _, t := range c.RoomTemplates {
+	for i, t := range c.RoomTemplates {
 		if _, err := ParseTemplate(t); err != nil {
-			bad("room template %q: %v", t, err)
+			bad(fmt.Sprintf("RoomTemplates[%d]", i), "%w", err)
 		}
 	}
-	if c.Required && len(c.JWTSecret) == 0 && c.JWKS == "" && c.Request == "" {
-		bad("authentication is required but nothing verifies a credential: set a JWT secret, a JWKS or an auth request subject")
+	if c.Required && !verifies && c.Request == "" {
+		bad("Required", "is set but nothing verifies a credential: set a JWT secret, a JWKS or an auth request subject")
 	}
-	if len(c.RoomTemplates) > 0 && len(c.JWTSecret) == 0 && c.JWKS == "" && c.Request == "" {
-		bad("room templates need claims: set a JWT secret, a JWKS or an auth request subject")
+	if (c.Sources.Cookie != "" || c.Sources.Query != "") && !verifies && c.Request == "" {
+		bad("Sources", "name a token source but nothing verifies a credential: set a JWT secret, a JWKS or an auth request subject")
+	}
+	if len(c.RoomTemplates) > 0 && !verifies && c.Request == "" {
+		bad("RoomTemplates", "need claims: set a JWT secret, a JWKS or an auth request subject")
 	}
 	return errors.Join(errs...)
 }
 
+// setDefaults fills the zero fields that have a default. It may run more
+// than once: a negative Leeway or CacheTTL (none, off) stays negative.
 func (c *Config) setDefaults() {
 	if c.JWKSRefresh == 0 {
 		c.JWKSRefresh = DefaultJWKSRefresh
@@ -213,16 +252,8 @@ func (c *Config) setDefaults() {
 	if c.JWKSFetchTimeout == 0 {
 		c.JWKSFetchTimeout = DefaultJWKSFetchTimeout
 	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{}
-	}
 	if c.Leeway == 0 {
 		c.Leeway = DefaultLeeway
-	} else if c.Leeway < 0 {
-		c.Leeway = 0
-	}
-	if c.Sources.isZero() {
-		c.Sources = DefaultSources()
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
@@ -238,12 +269,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxRoomLength == 0 {
 		c.MaxRoomLength = DefaultMaxRoomLength
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	for i, h := range c.RequestHeaders {
-		c.RequestHeaders[i] = textproto.CanonicalMIMEHeaderKey(h)
 	}
 }
 

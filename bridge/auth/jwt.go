@@ -30,7 +30,7 @@ type verifier struct {
 
 func newVerifier(c *Config, keys *keySet) *verifier {
 	opts := []jwt.ParserOption{
-		jwt.WithLeeway(c.Leeway),
+		jwt.WithLeeway(max(c.Leeway, 0)), // negative: none
 		jwt.WithIssuedAt(),
 		jwt.WithExpirationRequired(),
 	}

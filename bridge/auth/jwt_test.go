@@ -149,6 +149,18 @@ func TestAlgorithmsFollowKeys(t *testing.T) {
 	}
 }
 
+// TestSecretFile reads the secret from a file, its newline dropped.
+func TestSecretFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(file, append(append([]byte(nil), secret...), '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := mustNew(t, auth.Config{JWTSecretFile: file})
+	if _, err := a.Authenticate(context.Background(), nil, withToken(hs(t, secret, valid("1")))); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestLeewayIsConfigurable checks that a token expired 10s ago passes the
 // default 30s leeway, and fails with a 1s one.
 func TestLeewayIsConfigurable(t *testing.T) {
@@ -192,7 +204,7 @@ func TestAnonymousAndRequired(t *testing.T) {
 // its auth payload or query, come only from the verified claims.
 func TestClientCannotNameRooms(t *testing.T) {
 	a := mustNew(t, auth.Config{JWTSecret: secret, RoomTemplates: []string{"user:{sub}", "team:{teams}"},
-		Sources: auth.Sources{Auth: true, Query: "token"}})
+		Sources: auth.Sources{SkipHeader: true, Query: "token"}})
 	h := auth.Handshake{
 		Namespace: "/",
 		Auth:      []byte(`{"token":"` + hs(t, secret, valid("42")) + `","rooms":["user:1"],"sub":"1","teams":["admins"],"room":"user:1"}`),
@@ -232,6 +244,8 @@ func TestConfigErrors(t *testing.T) {
 	bad := filepath.Join(dir, "bad.json")
 	oct := filepath.Join(dir, "oct.json")
 	_ = os.WriteFile(bad, []byte(`{"keys": [`), 0o600)
+	short := filepath.Join(dir, "short")
+	_ = os.WriteFile(short, []byte("short\n"), 0o600)
 	_ = os.WriteFile(oct, []byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"s"}]}`), 0o600)
 	cases := []struct {
 		name string
@@ -239,6 +253,10 @@ func TestConfigErrors(t *testing.T) {
 		want string
 	}{
 		{"a short secret", auth.Config{JWTSecret: []byte("short")}, "at least 32"},
+		{"a secret file with a short secret", auth.Config{JWTSecretFile: short}, "secret of 5 bytes"},
+		{"a missing secret file", auth.Config{JWTSecretFile: filepath.Join(dir, "none")}, "no such file"},
+		{"a secret and a secret file", auth.Config{JWTSecret: secret, JWTSecretFile: short}, "give one of them"},
+		{"a cookie source with nothing to verify", auth.Config{Sources: auth.Sources{Cookie: "sid"}}, "nothing verifies"},
 		{"a missing JWKS file", auth.Config{JWKS: filepath.Join(dir, "none.json")}, "no such file"},
 		{"a JWKS file that is not JSON", auth.Config{JWKS: bad}, "not a JSON key set"},
 		{"a symmetric key in a JWKS", auth.Config{JWKS: oct}, "symmetric keys do not belong"},

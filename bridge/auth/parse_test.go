@@ -88,7 +88,7 @@ func TestTemplateErrors(t *testing.T) {
 }
 
 func TestExtractToken(t *testing.T) {
-	all := auth.Sources{Auth: true, Header: true, Cookie: "sid", Query: "token"}
+	all := auth.Sources{Cookie: "sid", Query: "token"}
 	cases := []struct {
 		name    string
 		h       auth.Handshake
@@ -105,7 +105,9 @@ func TestExtractToken(t *testing.T) {
 		{"a named cookie beside a malformed one", auth.Handshake{Header: http.Header{"Cookie": {"bad cookie; sid=c"}}}, all, "c", auth.SourceCookie, false},
 		{"a query parameter", auth.Handshake{Query: url.Values{"token": {"q"}}}, all, "q", auth.SourceQuery, false},
 		{"the auth payload before the header", auth.Handshake{Auth: []byte(`{"token":"a"}`), Header: http.Header{"Authorization": {"Bearer h"}}}, all, "a", auth.SourceAuth, false},
-		{"a disabled source is not read", auth.Handshake{Query: url.Values{"token": {"q"}}}, auth.DefaultSources(), "", auth.SourceNone, false},
+		{"a skipped auth payload is not read", auth.Handshake{Auth: []byte(`{"token":"a"}`)}, auth.Sources{SkipPayload: true}, "", auth.SourceNone, false},
+		{"a skipped header is not read", auth.Handshake{Header: http.Header{"Authorization": {"Bearer h"}}}, auth.Sources{SkipHeader: true}, "", auth.SourceNone, false},
+		{"a disabled source is not read", auth.Handshake{Query: url.Values{"token": {"q"}}}, auth.Sources{}, "", auth.SourceNone, false},
 		{"a cookie of another name is not read", auth.Handshake{Header: http.Header{"Cookie": {"session=c"}}}, all, "", auth.SourceNone, false},
 		{"an auth payload without token", auth.Handshake{Auth: []byte(`{"x":1}`)}, all, "", auth.SourceNone, false},
 		{"a null token", auth.Handshake{Auth: []byte(`{"token":null}`)}, all, "", auth.SourceNone, false},
@@ -133,7 +135,7 @@ func FuzzExtractToken(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte, authz, cookie, query string) {
 		q, _ := url.ParseQuery(query)
 		h := auth.Handshake{Auth: payload, Header: http.Header{"Authorization": {authz}, "Cookie": {cookie}}, Query: q}
-		tok, src, err := auth.ExtractToken(h, auth.Sources{Auth: true, Header: true, Cookie: "sid", Query: "token"})
+		tok, src, err := auth.ExtractToken(h, auth.Sources{Cookie: "sid", Query: "token"})
 		if err == nil && (tok == "") != (src == auth.SourceNone) {
 			t.Fatalf("token %q from source %q", tok, src)
 		}

@@ -76,7 +76,7 @@ func TestAuthRequest(t *testing.T) {
 	})
 	a := mustNew(t, auth.Config{
 		Request: "auth.ok", RequestHeaders: []string{"x-tenant", "Cookie"},
-		Sources:       auth.Sources{Auth: true, Cookie: "sid"},
+		Sources:       auth.Sources{SkipHeader: true, Cookie: "sid"},
 		RoomTemplates: []string{"team:{teams}"},
 	})
 	ctx := context.Background()

@@ -55,7 +55,7 @@ var (
 // Bearer) is an error, never skipped: a client that meant to bring a
 // credential is never taken for an anonymous one.
 func ExtractToken(h Handshake, s Sources) (string, Source, error) {
-	if s.Auth {
+	if !s.SkipPayload {
 		tok, ok, err := authPayloadToken(h.Auth)
 		if err != nil {
 			return "", SourceNone, err
@@ -64,7 +64,7 @@ func ExtractToken(h Handshake, s Sources) (string, Source, error) {
 			return tok, SourceAuth, checkToken(tok)
 		}
 	}
-	if s.Header {
+	if !s.SkipHeader {
 		for _, v := range h.Header.Values("Authorization") {
 			scheme, rest, _ := strings.Cut(strings.TrimSpace(v), " ")
 			if !strings.EqualFold(scheme, "Bearer") {
