@@ -25,4 +25,36 @@
 // write from a goroutine that exists only while the queue is non-empty. A
 // full queue meets the configured slow-consumer policy. Heartbeats and
 // timeouts of all sessions share one timer heap and goroutine.
+//
+// # Lock order
+//
+// As nats-server's locksordering.txt: "A -> B" means A.Lock() then
+// B.Lock(); a goroutine holding B never waits for A. Read and write locks
+// of an RWMutex count alike.
+//
+//	engine.Session.inMu -> socketio.Namespace.mu -> socketio.Socket.mu -> engine.Session.mu -> engine.Server.mu
+//	socketio.Socket.mu -> timers.Wheel.mu
+//	engine.Session.mu   -> timers.Wheel.mu
+//	engine.Session.wmu  -> engine.Session.mu
+//	engine.Session.inMu -> any other lock: it is the outermost
+//
+// In words: namespace, socket, session, server. The engine calls its
+// Handler holding only the session's inMu (which serializes OnOpen,
+// OnMessage and OnClose), so a handler may take any lock of socketio. A
+// broadcast holds its namespace's read lock while it reads each socket's
+// rooms and queues to each session (whose slow-consumer policy may close
+// the session and take the engine server's table lock). Nothing calls up
+// into socketio while holding a session's or the server's lock.
+//
+// Leaves, held with no other lock taken after them: socketio.Server.mu
+// (the namespace table), socketio's per-connection lock (its sockets and
+// timers' state), engine.Server.admitMu (connection limits) and
+// timers.Wheel.mu. Timer callbacks run on the wheel's goroutine with no
+// lock held, and socketio's hooks (middlewares, OnConnect,
+// OnDisconnecting, OnDisconnect, event handlers) run with none of
+// socketio's locks held, so they may broadcast, join and emit.
+//
+// TestLockOrderUnderChurn in package socketio runs broadcasts, joins,
+// acknowledgements and disconnects at once under -race to hold the code
+// to this order.
 package protocol
