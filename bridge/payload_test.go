@@ -231,7 +231,14 @@ func FuzzEncodeArgs(f *testing.F) {
 			if len(d.Attachments) == 0 {
 				t.Fatalf("EncodeArgs(%s) with no attachments: %v", argsJSON, err)
 			}
+			// The one rule: only a placeholder that sio refuses fails.
+			if sio.CheckPlaceholders(argsJSON, len(d.Attachments)) == nil {
+				t.Fatalf("EncodeArgs(%s) with %d attachments: %v, but sio accepts its placeholders", argsJSON, len(d.Attachments), err)
+			}
 			return
+		}
+		if len(d.Attachments) > 0 && sio.CheckPlaceholders(argsJSON, len(d.Attachments)) != nil {
+			t.Fatalf("EncodeArgs(%s) with %d attachments = %q, but sio refuses its placeholders", argsJSON, len(d.Attachments), out)
 		}
 		switch {
 		case len(d.Args) == 0:
