@@ -252,23 +252,32 @@ func publishString(t *testing.T, nc *nats.Conn, subject, s string) {
 	}
 }
 
-// TestAuthRequired refuses a socket without a token with "no_token", and
-// admits one with a token.
+// TestAuthRequired refuses a socket without a token with "no_token", on
+// "/" and on a namespace a --map rule declares, and admits one with a
+// token on both.
 func TestAuthRequired(t *testing.T) {
 	bridgetest.RequireNode(t)
 	s := startNATS(t)
 	cfg := userTokenConfig(s.ClientURL())
+	cfg.Maps = append(cfg.Maps, "admin.alerts=alert@/admin")
 	cfg.Auth.Required = true
 	tb := startBridge(t, cfg)
+	token := signHS(t, authSecret, jwt.MapClaims{"sub": "alice"})
 	client, ready := runAuthClients(t, tb.URL, "polling", []authSocket{
 		{Name: "anonymous"},
-		{Name: "alice", Auth: map[string]any{"token": signHS(t, authSecret, jwt.MapClaims{"sub": "alice"})}},
+		{Name: "anonymous-admin", Namespace: "/admin"},
+		{Name: "alice", Auth: map[string]any{"token": token}},
+		{Name: "alice-admin", Namespace: "/admin", Auth: map[string]any{"token": token}},
 	})
-	if a := ready["anonymous"]; a.Connected || a.Error == nil || !strings.Contains(string(a.Error.Data), `"no_token"`) {
-		t.Fatalf("anonymous: %+v", a)
+	for _, name := range []string{"anonymous", "anonymous-admin"} {
+		if a := ready[name]; a.Connected || a.Error == nil || !strings.Contains(string(a.Error.Data), `"no_token"`) {
+			t.Fatalf("%s: %+v", name, a)
+		}
 	}
-	if !ready["alice"].Connected {
-		t.Fatalf("alice: %+v", ready["alice"].Error)
+	for _, name := range []string{"alice", "alice-admin"} {
+		if !ready[name].Connected {
+			t.Fatalf("%s: %+v", name, ready[name].Error)
+		}
 	}
 	finalAuth(t, client)
 }
@@ -353,5 +362,36 @@ func TestAuthConfigErrorsNameTheField(t *testing.T) {
 				t.Fatalf("err %v, want a FieldError on %s", err, c.field)
 			}
 		})
+	}
+}
+
+// TestAuthQueryTokenForSocketIOv2 connects socket.io-client 2.5.0, which
+// has no auth payload, with its token in the query string: with
+// AllowEIO3 the "token" parameter is read, a good token joins its user's
+// room, and a bad one is refused with its code.
+func TestAuthQueryTokenForSocketIOv2(t *testing.T) {
+	bridgetest.RequireNode(t)
+	s := startNATS(t)
+	cfg := userTokenConfig(s.ClientURL())
+	cfg.Auth.Required = true
+	cfg.SocketIO.Engine.AllowEIO3 = true
+	tb := startBridge(t, cfg)
+	nc := connect(t, s.ClientURL())
+
+	good := signHS(t, authSecret, jwt.MapClaims{"sub": "dave"})
+	recv := interop(t, tb.URL, "2.5.0", "websocket", "receive", "--event", "notification", "--count", "1",
+		"--auth", `{"token":"`+good+`"}`)
+	recv.WaitReady(nodeBound)
+	publishString(t, nc, "notify.user.erin", "for erin")
+	publishString(t, nc, "notify.user.dave", "for dave")
+	r := recv.MustOK(nodeBound)
+	if len(r.Events) != 1 || string(r.Events[0].Args[0]) != `"for dave"` {
+		t.Fatalf("dave got %+v", r.Events)
+	}
+
+	expired := signHS(t, authSecret, jwt.MapClaims{"sub": "dave", "exp": time.Now().Add(-time.Hour).Unix()})
+	bad := interop(t, tb.URL, "2.5.0", "websocket", "connect-error", "--auth", `{"token":"`+expired+`"}`).MustOK(nodeBound)
+	if !strings.Contains(bad.Raw, `"code":"expired"`) {
+		t.Fatalf("expired token with socket.io v2: %s", bad.Raw)
 	}
 }
