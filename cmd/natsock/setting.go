@@ -269,7 +269,7 @@ type cliFlag struct {
 
 var (
 	_ cli.DocGenerationSliceFlag = (*cliFlag)(nil)
-	_ cli.VisibleFlag            = (*cliFlag)(nil)
+	_ cli.CategorizableFlag      = (*cliFlag)(nil)
 	_ flag.Value                 = (*cliValue)(nil)
 )
 
@@ -289,6 +289,15 @@ func (f *cliFlag) GetValue() string       { return strings.Join(f.texts, ",") }
 func (f *cliFlag) GetDefaultText() string { return f.def }
 func (f *cliFlag) GetEnvVars() []string   { return f.s.env }
 func (f *cliFlag) IsSliceFlag() bool      { return f.s.field.list() }
+
+// GetCategory groups --help's flags by their config file section: "nats"
+// for the nats.* keys, and none for the top-level keys.
+func (f *cliFlag) GetCategory() string {
+	if i := strings.IndexByte(f.s.key, '.'); i > 0 {
+		return f.s.key[:i] + ":"
+	}
+	return ""
+}
 
 // cliValue is the flag.Value behind a cliFlag.
 type cliValue cliFlag
