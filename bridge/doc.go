@@ -19,6 +19,19 @@
 // in a rule, and a message whose placeholders make one is dropped and
 // counted, since a client would take it for its own connection event.
 //
+// # Authentication: who a socket is
+//
+// With [Config.Auth] set, every declared namespace runs one middleware
+// ([Bridge.AuthStats] counts its verdicts) that hands the handshake to
+// package [github.com/natsock/natsock/bridge/auth]: a JWT verified with a
+// secret or a JWKS, and/or a NATS authorization service, decide; the
+// resulting auth.Identity is kept as the socket's Data and its rooms
+// (from --room-from-claim templates and the service) are joined before
+// the socket is connected. A refusal is the client's connect_error, its
+// data.code an [github.com/natsock/natsock/bridge/auth.Code]. A client never names its rooms.
+// The middleware runs on the connection's reader, so a slow authorization
+// service delays only that handshake, bounded by its timeout.
+//
 // # Inbound: clients to NATS
 //
 // Each --inbound rule ([InboundRule], [ParseInboundRule]) publishes a
