@@ -25,6 +25,10 @@
 // with no key tried. exp is required; exp, nbf and iat are checked with
 // [Config].Leeway ([DefaultLeeway]); iss and aud when configured.
 //
+// A token's "kid" picks the keys that have it (and the keys that have
+// none); a token without a kid is tried against every key of its
+// algorithm.
+//
 // A JWKS file is checked every [Config].JWKSRefresh for a new modification
 // time or size; a URL is fetched again after that interval or its
 // Cache-Control max-age, whichever is longer. A token whose kid no key has

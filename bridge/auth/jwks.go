@@ -286,8 +286,8 @@ func (ks *keySet) match(kid, alg string) (found []publicKey, kidKnown bool) {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	for _, k := range ks.keys {
-		if kid != "" && k.kid != kid {
-			continue
+		if kid != "" && k.kid != "" && k.kid != kid {
+			continue // a key without a kid may verify any token
 		}
 		kidKnown = true
 		if k.allows(alg) {

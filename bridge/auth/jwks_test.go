@@ -66,6 +66,32 @@ func TestJWKSFileRotation(t *testing.T) {
 	}
 }
 
+// TestJWKSKeysWithoutKid checks that a key without a kid verifies tokens
+// with or without one, and that a token is still checked against its
+// algorithm's keys only.
+func TestJWKSKeysWithoutKid(t *testing.T) {
+	ed, ec := newEd(t, ""), newEC(t, "")
+	file := filepath.Join(t.TempDir(), "jwks.json")
+	if err := os.WriteFile(file, jwks(t, ed, ec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := mustNew(t, auth.Config{JWKS: file})
+	ctx := context.Background()
+	for _, s := range []*signer{ed, ec} {
+		if _, err := a.Authenticate(ctx, nil, withToken(s.sign(t, valid("u")))); err != nil {
+			t.Fatalf("%s without kid: %v", s.method.Alg(), err)
+		}
+		s.kid = "any"
+		if _, err := a.Authenticate(ctx, nil, withToken(s.sign(t, valid("u")))); err != nil {
+			t.Fatalf("%s with a kid: %v", s.method.Alg(), err)
+		}
+	}
+	other := newEd(t, "")
+	if _, err := a.Authenticate(ctx, nil, withToken(other.sign(t, valid("u")))); codeOf(t, err) != auth.CodeBadSignature {
+		t.Fatalf("another Ed25519 key: %v", err)
+	}
+}
+
 // jwksServer serves a key set over TLS and counts its fetches.
 type jwksServer struct {
 	*httptest.Server
