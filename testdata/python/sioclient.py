@@ -28,6 +28,11 @@ Scenarios (the server side is protocol/socketio/python_interop_test.go):
                        and expect its "disconnect" while "/" still answers
                        an ack; then emit "kick" on "/" and expect its
                        "disconnect" and the Engine.IO connection to end.
+    burst              connect "/", emit "burst" with --count N; expect N
+                       "tick" events (0..N-1, each once). Over polling the
+                       server batches them, and python-engineio refuses a
+                       payload of more than 16 packets unless
+                       --max-decode-packets raises its limit.
 
 Result fields besides "ok": "versions" (the client's packages), "ms" (the
 run time) and, per scenario, what the client saw. Binary values are
@@ -44,6 +49,7 @@ import threading
 import time
 from importlib.metadata import version
 
+import engineio.payload
 import socketio
 
 START = time.monotonic()
@@ -265,11 +271,38 @@ def scenario_server_disconnect(cfg, inbox):
     return result
 
 
+def scenario_burst(cfg, inbox):
+    sio = socketio.Client(reconnection=False, handle_sigint=False, request_timeout=10)
+    # Ticks and the end of the connection share one queue, so that a
+    # client that gives up fails the run at once.
+    sio.on("tick", lambda i: inbox.put("/", "burst", ("tick", i)))
+    sio.on("disconnect", lambda: inbox.put("/", "burst", ("disconnect", None)))
+    sio.connect(cfg.url, auth={"token": "py"}, transports=cfg.transports,
+                namespaces=["/"], wait_timeout=inbox.deadline.left())
+    result = {"transport": sio.transport()}
+    sio.emit("burst", data=cfg.count)
+    # Each message is handled in a thread of its own, so the ticks may
+    # arrive out of order: check that each arrived once.
+    seen = []
+    while len(seen) < cfg.count:
+        what, i = inbox.next("/", "burst")
+        if what == "disconnect":
+            raise AssertionError("the connection ended after %d of %d ticks" % (len(seen), cfg.count))
+        seen.append(i)
+    if sorted(seen) != list(range(cfg.count)):
+        raise AssertionError("ticks %s, want 0..%d once each" % (describe(sorted(seen)), cfg.count - 1))
+    result["ticks"] = len(seen)
+    sio.disconnect()
+    wait_engine_closed(inbox, sio)
+    return result
+
+
 SCENARIOS = {
     "echo": scenario_echo,
     "connect-error": scenario_connect_error,
     "invalid-namespace": scenario_invalid_namespace,
     "server-disconnect": scenario_server_disconnect,
+    "burst": scenario_burst,
 }
 
 
@@ -280,9 +313,20 @@ def main():
                    choices=["websocket", "polling", "polling,websocket"])
     p.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
     p.add_argument("--timeout", type=float, default=20, help="hard deadline in seconds")
+    p.add_argument("--count", type=int, default=100, help="burst: how many events the server sends")
+    p.add_argument("--max-decode-packets", type=int, default=0,
+                   help="raise python-engineio's limit on packets in one polling payload (default 16)")
     cfg = p.parse_args()
     if cfg.timeout <= 0:
         fail("--timeout must be positive")
+    if cfg.count <= 0:
+        fail("--count must be positive")
+    if cfg.max_decode_packets < 0:
+        fail("--max-decode-packets must not be negative")
+    if cfg.max_decode_packets:
+        # python-engineio's documented workaround for its 16-packet limit
+        # (miguelgrinberg/python-engineio#142).
+        engineio.payload.Payload.max_decode_packets = cfg.max_decode_packets
     cfg.transports = cfg.transports.split(",")
 
     timer = threading.Timer(cfg.timeout, fail, ["timeout after %gs (scenario %s)" % (cfg.timeout, cfg.scenario)])
