@@ -206,7 +206,7 @@ func startPythonServer(t *testing.T) *pythonServer {
 	// is answered by a ping at the latest then); the 5 s timeout leaves a
 	// Python client on a loaded 2-core machine room to answer.
 	srv, err := socketio.NewServer(socketio.Config{
-		Engine: engine.Config{PingInterval: pythonPingInterval, PingTimeout: pythonPingTimeout, AllowOrigins: []string{"*"}},
+		Engine: engine.Config{PingInterval: pythonPingInterval, PingTimeout: pythonPingTimeout, AllowOrigins: []string{"*"}, AllowEIO3: true},
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
