@@ -47,7 +47,9 @@
 // answer ends pingInterval + pingTimeout after the handshake or the last
 // pong. That deadline is a time, not only a timer: every request checks it
 // first, so a GET made after it gets 400 however late the timer goroutine
-// runs on a loaded machine.
+// runs on a loaded machine. A ping that a transport takes late (the timer
+// ran late) moves the deadline to pingTimeout after it is taken, so the
+// client that gets it always has pingTimeout to answer.
 //
 // # Requests that race
 //

@@ -55,10 +55,11 @@ func (srv *Server) writePayloadWithin(w http.ResponseWriter, body []byte) error 
 
 // probeNoopDelay is how long a GET made during an upgrade's probe is held
 // before it gets noop, as Node.js holds it until the next tick of its
-// 100 ms probe check. A client sends its "5" and then a GET; if the GET is
-// handled first, the hold lets the upgrade complete, and the GET gets 400
-// as it would have after it. A client's own poll, pending when the probe
-// begins, is released with noop after the same delay.
+// 100 ms probe check. A client that sends its "5" and then a GET may have
+// the GET handled first: the hold lets the upgrade complete, and the GET
+// gets 400 as it would have after it. The client's own poll, pending when
+// the probe begins, cannot be such a GET: it gets noop at once, so that a
+// real client's upgrade is not delayed.
 const probeNoopDelay = 100 * time.Millisecond
 
 // servePoll holds a GET until there is something to send.
@@ -107,7 +108,10 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		case s.closed:
 			body = s.recordsLocked(closeMsg, nil)
 		case s.pollNoop:
-			wait := time.Until(later(s.probeSince, heldSince).Add(probeNoopDelay))
+			var wait time.Duration
+			if !heldSince.Before(s.probeSince) {
+				wait = time.Until(heldSince.Add(probeNoopDelay))
+			}
 			if wait <= 0 {
 				body = s.recordsLocked(noopMsg, nil)
 				break
@@ -161,13 +165,6 @@ func (s *Session) abandonPolling() {
 	s.mu.Unlock()
 }
 
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
 // drainLocked takes queued messages, up to MaxPayload bytes (at least one),
 // and returns them as one polling payload, with final appended if set.
 func (s *Session) drainLocked(final *Message) []byte {
@@ -181,6 +178,9 @@ func (s *Session) drainLocked(final *Message) []byte {
 		body = s.recordsLocked(m, body)
 		taken += m.size
 		n++
+		if m == pingMsg {
+			s.pingTakenLocked()
+		}
 	}
 	clear(s.queue[:n])
 	s.queue = s.queue[n:]

@@ -448,6 +448,9 @@ func (s *Session) writeQueued(conn net.Conn) error {
 		bufs = append(bufs, m.wsFrames(s.protocol))
 		taken += m.size
 		s.queue[i] = nil
+		if m == pingMsg {
+			s.pingTakenLocked()
+		}
 	}
 	s.queue = s.queue[:0]
 	s.mu.Unlock()
@@ -538,15 +541,29 @@ func (s *Session) onTimer() {
 	if s.closed {
 		return
 	}
-	if s.protocol == 3 || s.awaitPong || !time.Now().Before(s.deadline) {
-		s.closeLocked(ReasonPingTimeout)
+	if now := time.Now(); now.Before(s.deadline) {
+		if s.protocol == 4 && !s.awaitPong {
+			// The ping timeout runs from when the ping is due (and
+			// queued): the session ends pingInterval+pingTimeout after
+			// the last answer, unless a late ping moves it (pingTaken).
+			s.awaitPong = true
+			s.enqueueLocked(pingMsg)
+		}
+		s.srv.wheel.Schedule(&s.timer, s.deadline)
 		return
 	}
-	// The ping timeout runs from when the ping is due (and queued), so
-	// the session ends pingInterval+pingTimeout after the last answer.
-	s.awaitPong = true
-	s.srv.wheel.Schedule(&s.timer, s.deadline)
-	s.enqueueLocked(pingMsg)
+	s.closeLocked(ReasonPingTimeout)
+}
+
+// pingTakenLocked is called when a transport takes the ping from the queue
+// to deliver it. A ping taken late (its timer ran late on a loaded
+// machine, or the transport did) still leaves the client pingTimeout to
+// answer, as Node.js counts the timeout from the ping it sends. A ping
+// nobody takes moves nothing: that session ends at its deadline.
+func (s *Session) pingTakenLocked() {
+	if d := time.Now().Add(s.srv.cfg.PingTimeout); s.awaitPong && d.After(s.deadline) {
+		s.deadline = d // the timer, due at the old deadline, re-arms itself
+	}
 }
 
 // onPacket handles one packet from the client, from whichever transport.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -128,5 +129,61 @@ func TestTheHeartbeatDeadlineHoldsWithoutTheTimerWheel(t *testing.T) {
 		if code, body := do(http.MethodGet, "&sid="+sid); code != http.StatusBadRequest {
 			t.Errorf("EIO=%s: GET %v after the handshake without a pong: %d %q; want 400", eio, interval+timeout, code, body)
 		}
+	}
+}
+
+// A ping that reaches a held GET late (the timer goroutine ran late, on a
+// loaded machine) still leaves the client pingTimeout to answer it, as
+// Node.js counts the timeout from the ping it sends; a ping nobody
+// collects does not move the deadline (the test above).
+func TestALatePingCollectedByAGETLeavesTheClientPingTimeout(t *testing.T) {
+	t.Parallel()
+	const interval, timeout = 200 * time.Millisecond, 500 * time.Millisecond
+	srv, err := NewServer(Config{PingInterval: interval, PingTimeout: timeout}, handlerFuncs{
+		open: func(*Session) {}, close: func(*Session, Reason) {},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.wheel.Close() // the timer runs only when this test says
+	t.Cleanup(func() {
+		if err := srv.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	do := func(method, query, body string) (int, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(method, "/engine.io/?EIO=4&transport=polling"+query, strings.NewReader(body)).WithContext(ctx)
+		srv.ServeHTTP(w, r)
+		return w.Code, w.Body.String()
+	}
+	code, body := do(http.MethodGet, "", "")
+	start := time.Now()
+	i := strings.Index(body, `"sid":"`)
+	if code != http.StatusOK || i < 0 {
+		t.Fatalf("handshake: %d %q", code, body)
+	}
+	sid := body[i+7 : i+7+strings.IndexByte(body[i+7:], '"')]
+	s := srv.lookup(sid)
+	held := make(chan string, 1)
+	go func() {
+		code, body := do(http.MethodGet, "&sid="+sid, "")
+		held <- fmt.Sprint(code, " ", body)
+	}()
+	// The ping, due at interval, fires 200 ms late.
+	time.Sleep(time.Until(start.Add(interval + 200*time.Millisecond)))
+	s.onTimer()
+	if got := <-held; got != "200 2" {
+		t.Fatalf("held GET: %s, want 200 2 (the ping)", got)
+	}
+	// Past interval+timeout from the handshake, within timeout of the ping.
+	time.Sleep(time.Until(start.Add(interval + timeout + 60*time.Millisecond)))
+	if code, body := do(http.MethodPost, "&sid="+sid, "3"); code != http.StatusOK {
+		t.Fatalf("pong %v after the late ping: %d %q; want 200", time.Since(start), code, body)
+	}
+	if code, body := do(http.MethodPost, "&sid="+sid, "6"); code != http.StatusOK {
+		t.Fatalf("session gone after its pong: %d %q", code, body)
 	}
 }
