@@ -19,6 +19,8 @@ type client struct {
 	user uint64
 	// misdelivered counts this run's targeted messages for another user.
 	misdelivered uint64
+	// total, in a targeted run, counts every client's new messages.
+	total *atomic.Int64
 	last         int64 // when the last event frame arrived, on the run's clock
 	hist         Histogram
 	seq          seqTracker
@@ -46,6 +48,7 @@ func (c *client) setUp(rs *runState, i int) {
 	// A user's messages arrive in order on its own subject, so the
 	// tracker needs to cover only a few times the user's expected share.
 	c.user = userID(i)
+	c.total = &rs.received
 	share := rs.cfg.Messages / rs.cfg.Clients
 	c.seq = newSeqTracker(min(rs.cfg.Messages, 4*share+64))
 }
@@ -71,6 +74,9 @@ func (c *client) event(p []byte, now int64, prefix []byte) {
 	c.hist.Record(time.Duration(now - ts))
 	if c.seq.observe(seq) {
 		c.got.Add(1)
+		if c.total != nil {
+			c.total.Add(1)
+		}
 	}
 }
 

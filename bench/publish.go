@@ -28,6 +28,12 @@ type publisher struct {
 	subjects []string
 	perUser  []int64
 	rng      *rand.Rand
+	// What the last count of the clients found (see ahead): the
+	// messages that clients the server ended will never receive, and
+	// whether any client was still connected, and when it counted.
+	owedEnded int64
+	live      bool
+	counted   time.Time
 }
 
 // newPublisher readies the run's publisher for its clients.
@@ -113,25 +119,44 @@ func (p *publisher) publish() error {
 	return nil
 }
 
+// recountEvery bounds how stale a targeted window's count of the ended
+// clients may be while the window is full.
+const recountEvery = 10 * time.Millisecond
+
 // ahead is how many messages the window holds, and whether any client is
 // still connected: for a broadcast, how far the slowest connected client
 // is behind; for a targeted run, the messages connected clients have yet
 // to receive, all together.
+//
+// A targeted run reads that from the run's count of received messages,
+// less what ended clients will never receive, which it counts over every
+// client at first, and again when the window looks full and the last
+// count is older than recountEvery (a client may have ended since).
 func (p *publisher) ahead() (int64, bool) {
 	if p.perUser == nil {
 		lowest, live := p.lowest()
 		return p.sent - lowest, live
 	}
-	var ahead int64
-	live := false
+	ahead := p.sent - p.rs.received.Load() - p.owedEnded
+	if p.counted.IsZero() || (ahead >= int64(p.rs.cfg.Window) && time.Since(p.counted) >= recountEvery) {
+		p.countEnded()
+		ahead = p.sent - p.rs.received.Load() - p.owedEnded
+	}
+	return ahead, p.live
+}
+
+// countEnded counts what the clients the server ended will never receive,
+// and whether any client is still connected.
+func (p *publisher) countEnded() {
+	p.owedEnded, p.live = 0, false
 	for i, c := range p.clients {
-		if c.ended.Load() {
+		if !c.ended.Load() {
+			p.live = true
 			continue
 		}
-		live = true
-		ahead += p.perUser[i] - int64(c.got.Load())
+		p.owedEnded += p.perUser[i] - int64(c.got.Load())
 	}
-	return ahead, live
+	p.counted = time.Now()
 }
 
 // expected is how many messages client i should receive, once publishing

@@ -32,6 +32,10 @@ type runState struct {
 	wsURL     string
 	pollPath  string          // the polling path and query, without a session id
 	closing   context.Context // ends when the run closes its clients
+	// received counts a targeted run's new messages, all clients
+	// together, so that the publisher's window costs one load, not one
+	// per client.
+	received atomic.Int64
 }
 
 // now is the time on the run's monotonic clock, in nanoseconds.

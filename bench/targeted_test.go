@@ -149,23 +149,35 @@ func TestTheTargetedPublisherSendsEachMessageToTheUserItNames(t *testing.T) {
 
 func TestTheTargetedWindowCountsWhatConnectedClientsHaveYetToReceive(t *testing.T) {
 	rs := targetedRun(t, 3, 100)
-	clients := []*client{{}, {}, {}}
+	clients := make([]*client, 3)
+	for i := range clients {
+		clients[i] = &client{}
+		clients[i].setUp(rs, i)
+	}
 	p := newPublisher(rs, nil, clients)
-	p.perUser = []int64{5, 7, 9}
-	clients[0].got.Store(5)
-	clients[1].got.Store(3)
-	clients[2].got.Store(1)
+	p.perUser, p.sent = []int64{5, 7, 9}, 21
+	for i, got := range []uint64{5, 3, 1} {
+		for s := range got {
+			clients[i].event(frame(rs.cfg.Event, appendTargetedMessage(nil, rs.run, s, 1, userID(i), 64)), 2, rs.prefix)
+		}
+	}
 	if ahead, live := p.ahead(); ahead != 0+4+8 || !live {
 		t.Errorf("ahead = %d, %v; want 12, true", ahead, live)
 	}
-	// A client the server ended will receive nothing more: its messages
-	// leave the window, or publishing would stall on them.
+	// A client the server ended will receive nothing more: once counted
+	// again, its messages leave the window, or publishing would stall on
+	// them. Until then the window takes the last count.
 	clients[2].ended.Store(true)
+	if ahead, _ := p.ahead(); ahead != 12 {
+		t.Errorf("before a recount, ahead = %d, want the last count's 12", ahead)
+	}
+	p.counted = time.Time{}
 	if ahead, live := p.ahead(); ahead != 4 || !live {
 		t.Errorf("with client 2 ended, ahead = %d, %v; want 4, true", ahead, live)
 	}
 	clients[0].ended.Store(true)
 	clients[1].ended.Store(true)
+	p.counted = time.Time{}
 	if _, live := p.ahead(); live {
 		t.Error("with every client ended, a client is still live")
 	}
