@@ -21,10 +21,10 @@ type client struct {
 	misdelivered uint64
 	// total, in a targeted run, counts every client's new messages.
 	total *atomic.Int64
-	last         int64 // when the last event frame arrived, on the run's clock
-	hist         Histogram
-	seq          seqTracker
-	err          error // why the connection ended, unless the run closed it
+	last  int64 // when the last event frame arrived, on the run's clock
+	hist  Histogram
+	seq   seqTracker
+	err   error // why the connection ended, unless the run closed it
 }
 
 // packet kinds a client acts on.
