@@ -17,6 +17,19 @@
 # row; IDLE_CLIENTS (default 10000) is the idle and 5 msg/s rows' client count;
 # GROWTH=0 skips the second table (natsock alone: 1k, 10k and MAX_CLIENTS
 # connections, and 100 B, 1 KiB and 16 KiB payloads).
+#
+# ROWS selects the tables: all (default), broadcast (the first two), or
+# targeted (the third alone: delivery to one user at a time, about 1.5
+# minutes). The targeted rows give each of TARGETED_USERS (default 10000)
+# clients a user of its own and an HS256 token, and publish each message to
+# one user chosen at random: as fast as the clients keep up within
+# TARGETED_WINDOW (default 2000) messages in flight, then at TARGETED_RATE
+# (default 5000) msg/s. The peer runs with --jwt-secret and --user-map,
+# natsock with --auth-jwt-secret, --auth-required, --room-from-claim
+# 'user:{sub}' and --map 'notify.user.*=notification@user:{3}'. Each server
+# is measured alone on a separate nats-server (built from the module
+# natsock requires), so that neither pays for the broker's routing nor for
+# the other's copy of every message.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -24,17 +37,32 @@ root=$(pwd)
 peer_src=${PEER_DIR:-$root/../shared/peer}
 secs=${SECONDS_PER_ROW:-10}
 idle_clients=${IDLE_CLIENTS:-10000}
+rows_sel=${ROWS:-all}
+case $rows_sel in
+all | broadcast | targeted) ;;
+*)
+	echo "compare: ROWS=$rows_sel: want all, broadcast or targeted" >&2
+	exit 2
+	;;
+esac
+users=${TARGETED_USERS:-10000}
+twindow=${TARGETED_WINDOW:-2000}
+trate=${TARGETED_RATE:-5000}
+# The HS256 secret the bench signs its tokens with and both servers check
+# (natsock asks for at least 32 bytes).
+secret=natsock-compare-$$-$RANDOM-$RANDOM-with-32-bytes-or-more
 work=$(mktemp -d)
 out=${OUT:-$work/results}
 mkdir -p "$out"
 
 pids=()
-cleanup() {
+# stop PID...: SIGTERM, then SIGKILL after 10 s, and wait.
+stop() {
 	local pid
-	for pid in "${pids[@]}"; do
+	for pid in "$@"; do
 		kill -TERM "$pid" 2>/dev/null || true
 	done
-	for pid in "${pids[@]}"; do
+	for pid in "$@"; do
 		for _ in $(seq 100); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
@@ -42,7 +70,19 @@ cleanup() {
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
+}
+cleanup() {
+	stop "${pids[@]}"
 	pids=()
+}
+# stop_one PID stops one started process and forgets it.
+stop_one() {
+	local pid keep=()
+	stop "$1"
+	for pid in "${pids[@]}"; do
+		[ "$pid" = "$1" ] || keep+=("$pid")
+	done
+	pids=("${keep[@]}")
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -58,16 +98,28 @@ done
 
 say "building natsock"
 go build -o "$work/natsock" ./cmd/natsock
+if [ "$rows_sel" != broadcast ]; then
+	say "building nats-server (the version natsock requires)"
+	go build -o "$work/nats-server" github.com/nats-io/nats-server/v2
+fi
 say "installing the Node peer from $peer_src"
 mkdir -p "$work/peer"
 cp "$peer_src"/* "$work/peer/"
 (cd "$work/peer" && npm ci --no-audit --no-fund --silent >/dev/null)
 
-# start_natsock starts `natsock serve` and waits until it is ready.
+# start_natsock [targeted] starts `natsock serve` and waits until it is
+# ready: with its embedded NATS and the broadcast map, or, targeted, on the
+# separate nats-server with token checks and the user room map.
 start_natsock() {
-	say "starting natsock serve"
-	"$work/natsock" serve --listen 127.0.0.1:3000 --embedded-nats-listen 127.0.0.1:4222 \
-		--map tasks.assigned=newTaskAssigned --log-level warn >>"$work/natsock.log" 2>&1 &
+	say "starting natsock serve ${1:-}"
+	if [ "${1:-}" = targeted ]; then
+		"$work/natsock" serve --listen 127.0.0.1:3000 --nats-url nats://127.0.0.1:4222 \
+			--auth-jwt-secret "$secret" --auth-required --room-from-claim 'user:{sub}' \
+			--map 'notify.user.*=notification@user:{3}' --log-level warn >>"$work/natsock.log" 2>&1 &
+	else
+		"$work/natsock" serve --listen 127.0.0.1:3000 --embedded-nats-listen 127.0.0.1:4222 \
+			--map tasks.assigned=newTaskAssigned --log-level warn >>"$work/natsock.log" 2>&1 &
+	fi
 	natsock_pid=$!
 	pids+=("$natsock_pid")
 	for _ in $(seq 100); do
@@ -77,15 +129,19 @@ start_natsock() {
 	done
 	curl -fsS -o /dev/null http://127.0.0.1:3000/readyz
 }
-start_natsock
 
-# start_peer starts the Node peer on natsock's embedded NATS and waits until
-# its subscription is registered.
+# start_peer [targeted] starts the Node peer on the NATS at :4222 and waits
+# until its subscription is registered; targeted, it checks tokens and
+# sends notify.user.<user> to the room user:<user>.
 start_peer() {
-	say "starting the Node peer"
+	say "starting the Node peer ${1:-}"
 	: >"$work/peer.log"
+	local extra=()
+	if [ "${1:-}" = targeted ]; then
+		extra=(--jwt-secret "$secret" --user-map 'notify.user.*=notification')
+	fi
 	node "$work/peer/server.js" --port 3001 --nats nats://127.0.0.1:4222 --subject 'tasks.>' \
-		--map tasks.assigned=newTaskAssigned >"$work/peer.log" 2>&1 &
+		--map tasks.assigned=newTaskAssigned "${extra[@]}" >"$work/peer.log" 2>&1 &
 	node_pid=$!
 	pids+=("$node_pid")
 	for _ in $(seq 100); do
@@ -95,14 +151,32 @@ start_peer() {
 	done
 	grep -q '^READY' "$work/peer.log"
 }
-start_peer
+
+# start_nats starts the separate nats-server on :4222 and waits for it.
+start_nats() {
+	say "starting nats-server"
+	"$work/nats-server" -a 127.0.0.1 -p 4222 >>"$work/nats.log" 2>&1 &
+	nats_pid=$!
+	pids+=("$nats_pid")
+	for _ in $(seq 100); do
+		(exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null && return 0
+		kill -0 "$nats_pid" 2>/dev/null || { cat "$work/nats.log" >&2; exit 1; }
+		sleep 0.1
+	done
+	say "nats-server did not listen on :4222"
+	exit 1
+}
 
 # run NAME SERVER ARGS...: one `natsock bench` run, its JSON in $out/NAME-SERVER.json.
 run() {
 	local name=$1 server=$2
 	shift 2
-	local url=http://127.0.0.1:3000 pid=$natsock_pid
-	if [ "$server" = node ]; then url=http://127.0.0.1:3001 pid=$node_pid; fi
+	local url pid
+	if [ "$server" = node ]; then
+		url=http://127.0.0.1:3001 pid=$node_pid
+	else
+		url=http://127.0.0.1:3000 pid=$natsock_pid
+	fi
 	say "$name: $server"
 	if ! "$work/natsock" bench --url "$url" --pid "$pid" --json --no-progress --timeout 90s "$@" \
 		>"$out/$name-$server.json" 2>"$out/$name-$server.err"; then
@@ -127,20 +201,50 @@ rows=(
 	"p99-idlex5|p99 latency, $idle_clients clients x 5 msg/s|p99|-c $idle_clients --rate 5 --messages $((secs * 5))"
 	"polling|fan-out to 1000 long-polling clients, delivered frames/s|frames|--transport polling -c 1000 ${fanout[*]}"
 )
-for row in "${rows[@]}"; do
-	IFS='|' read -r name _ _ args <<<"$row"
-	if [ "$name" = idle ]; then
-		# Memory per connection is RSS growth: measure it on fresh servers,
-		# or what earlier rows grew (and a GC may give back) hides it.
-		cleanup
-		start_natsock
-		start_peer
-	fi
-	# shellcheck disable=SC2086 # args is a word list
-	run "$name" node $args
-	# shellcheck disable=SC2086
-	run "$name" natsock $args
-done
+if [ "$rows_sel" != targeted ]; then
+	start_natsock
+	start_peer
+	for row in "${rows[@]}"; do
+		IFS='|' read -r name _ _ args <<<"$row"
+		if [ "$name" = idle ]; then
+			# Memory per connection is RSS growth: measure it on fresh servers,
+			# or what earlier rows grew (and a GC may give back) hides it.
+			cleanup
+			start_natsock
+			start_peer
+		fi
+		# shellcheck disable=SC2086 # args is a word list
+		run "$name" node $args
+		# shellcheck disable=SC2086
+		run "$name" natsock $args
+	done
+fi
+
+# Targeted delivery: each row's runs against the peer, then against natsock,
+# each server alone on the separate nats-server.
+targeted=(--scenario targeted --jwt-secret "$secret" -c "$users")
+trows=(
+	"targeted-max|${targeted[*]} --messages 10000000 --duration ${secs}s --rate 0 --window $twindow"
+	"targeted-rate|${targeted[*]} --rate $trate --messages $((secs * trate))"
+)
+if [ "$rows_sel" != broadcast ]; then
+	cleanup
+	start_nats
+	start_peer targeted
+	for row in "${trows[@]}"; do
+		IFS='|' read -r name args <<<"$row"
+		# shellcheck disable=SC2086
+		run "$name" node $args
+	done
+	stop_one "$node_pid"
+	start_natsock targeted
+	for row in "${trows[@]}"; do
+		IFS='|' read -r name args <<<"$row"
+		# shellcheck disable=SC2086
+		run "$name" natsock $args
+	done
+	cleanup
+fi
 
 # cell KIND NAME SERVER: one table cell.
 cell() {
@@ -150,23 +254,28 @@ cell() {
 	p99) v=$(field "$name" "$server" latency_p99_ns) ;;
 	mem) v=$(field "$name" "$server" server_mem_per_conn) ;;
 	connect) v=$(field "$name" "$server" connect_ns) ;;
+	cpumsg) v=$(field "$name" "$server" server_cpu_per_message_ns) ;;
+	errors) v=$(field "$name" "$server" misdelivered) ;;
 	esac
 	if [ -z "$v" ]; then
 		echo "failed"
 		return
 	fi
-	local lost dups disc
+	local lost dups disc mis
 	lost=$(field "$name" "$server" lost)
 	dups=$(field "$name" "$server" duplicates)
 	disc=$(field "$name" "$server" disconnected)
-	if [ "${lost:-0}" != 0 ] || [ "${dups:-0}" != 0 ] || [ "${disc:-0}" != 0 ]; then
-		note=" (lost ${lost:-0}, dup ${dups:-0}, disconnected ${disc:-0})"
+	mis=$(field "$name" "$server" misdelivered)
+	if [ "${lost:-0}" != 0 ] || [ "${dups:-0}" != 0 ] || [ "${disc:-0}" != 0 ] || [ "${mis:-0}" != 0 ]; then
+		note=" (lost ${lost:-0}, misdelivered ${mis:-0}, dup ${dups:-0}, disconnected ${disc:-0})"
 	fi
 	case $kind in
 	frames) awk -v v="$v" -v n="$note" 'BEGIN { if (v >= 1e6) printf "%.2fM%s", v/1e6, n; else printf "%.0fk%s", v/1e3, n }' ;;
 	p99) awk -v v="$v" -v n="$note" 'BEGIN { printf "%.2f ms%s", v/1e6, n }' ;;
 	mem) awk -v v="$v" 'BEGIN { printf "%.1f KiB", v/1024 }' ;;
 	connect) awk -v v="$v" 'BEGIN { printf "%.2f s", v/1e9 }' ;;
+	cpumsg) awk -v v="$v" 'BEGIN { printf "%.1f us", v/1e3 }' ;;
+	errors) echo "${lost:-0} / ${mis:-0}" ;;
 	esac
 }
 
@@ -178,6 +287,11 @@ ratio() {
 	p99) key=latency_p99_ns ;;
 	mem) key=server_mem_per_conn ;;
 	connect) key=connect_ns ;;
+	cpumsg) key=server_cpu_per_message_ns ;;
+	*)
+		echo "-"
+		return
+		;;
 	esac
 	a=$(field "$name" node "$key")
 	b=$(field "$name" natsock "$key")
@@ -199,16 +313,27 @@ bench_cpu() {
 
 echo
 echo "natsock $(git -C "$root" describe --always --dirty 2>/dev/null || echo "?") vs the Node peer, $(nproc) cores, $(date -u +%Y-%m-%d)"
-echo
-echo "| measure | Node peer | natsock | natsock vs peer |"
-echo "|---|---|---|---|"
-for row in "${rows[@]}"; do
-	IFS='|' read -r name label kind _ <<<"$row"
-	echo "| $label | $(cell "$kind" "$name" node) | $(cell "$kind" "$name" natsock) | $(ratio "$kind" "$name") |"
-	if [ "$name" = idle ]; then
-		echo "| time to connect $idle_clients clients | $(cell connect idle node) | $(cell connect idle natsock) | $(ratio connect idle) |"
-	fi
-done
+if [ "$rows_sel" != targeted ]; then
+	echo
+	echo "| measure | Node peer | natsock | natsock vs peer |"
+	echo "|---|---|---|---|"
+	for row in "${rows[@]}"; do
+		IFS='|' read -r name label kind _ <<<"$row"
+		echo "| $label | $(cell "$kind" "$name" node) | $(cell "$kind" "$name" natsock) | $(ratio "$kind" "$name") |"
+		if [ "$name" = idle ]; then
+			echo "| time to connect $idle_clients clients | $(cell connect idle node) | $(cell connect idle natsock) | $(ratio connect idle) |"
+		fi
+	done
+fi
+if [ "$rows_sel" != broadcast ]; then
+	echo
+	echo "| targeted delivery, $users users, each message to one | Node peer | natsock | natsock vs peer |"
+	echo "|---|---|---|---|"
+	echo "| deliveries/s, as fast as the clients keep up (window $twindow) | $(cell frames targeted-max node) | $(cell frames targeted-max natsock) | $(ratio frames targeted-max) |"
+	echo "| server CPU per targeted message, same runs | $(cell cpumsg targeted-max node) | $(cell cpumsg targeted-max natsock) | $(ratio cpumsg targeted-max) |"
+	echo "| p99 latency at $trate targeted msg/s | $(cell p99 targeted-rate node) | $(cell p99 targeted-rate natsock) | $(ratio p99 targeted-rate) |"
+	echo "| lost / misdelivered, both runs | $(cell errors targeted-max node), $(cell errors targeted-rate node) | $(cell errors targeted-max natsock), $(cell errors targeted-rate natsock) | - |"
+fi
 # How natsock's cost grows, natsock alone: connections (at 5 msg/s), then
 # payload sizes (fan-out to 1000 clients). The most connections are bounded
 # by this machine's open-file limit (20000 per process, hard), less the
@@ -224,7 +349,7 @@ growth=(
 	# bound: natsock would rightly disconnect it as slow.
 	"size-16k|16 KiB payload, 1000 clients, fan-out|-c 1000 --size 16384 --messages 10000000 --duration ${secs}s --rate 0 --window 100"
 )
-if [ "${GROWTH:-1}" = 1 ]; then
+if [ "${GROWTH:-1}" = 1 ] && [ "$rows_sel" != targeted ]; then
 	# The peer is done; each growth row gets a fresh natsock, so that its
 	# memory per connection is not hidden by what earlier rows left mapped.
 	cleanup
@@ -246,6 +371,11 @@ if [ "${GROWTH:-1}" = 1 ]; then
 fi
 
 echo
-echo "bench CPU per delivered frame (us), fan-out rows: websocket: peer $(bench_cpu fanout node), natsock $(bench_cpu fanout natsock);" \
-	"polling: peer $(bench_cpu polling node), natsock $(bench_cpu polling natsock)"
+if [ "$rows_sel" != targeted ]; then
+	echo "bench CPU per delivered frame (us), fan-out rows: websocket: peer $(bench_cpu fanout node), natsock $(bench_cpu fanout natsock);" \
+		"polling: peer $(bench_cpu polling node), natsock $(bench_cpu polling natsock)"
+fi
+if [ "$rows_sel" != broadcast ]; then
+	echo "bench CPU per delivered frame (us), targeted as fast as possible: peer $(bench_cpu targeted-max node), natsock $(bench_cpu targeted-max natsock)"
+fi
 echo "each run's JSON: $out"
