@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # natsock and the Node peer side by side, in one run on this machine: the
-# rows of issue 4's table, each measured by `natsock bench` against both
-# servers, printed as a markdown table.
+# rows of issue 4's table and issue 9's targeted delivery, each measured by
+# `natsock bench` against both servers, printed as markdown tables.
 #
-#   bash bench/compare.sh            # from the repository root; about 5 minutes
+#   bash bench/compare.sh                # from the repository root; about 10 minutes
+#   ROWS=targeted bash bench/compare.sh  # the targeted rows alone
 #
 # It builds natsock, copies the Node peer (../shared/peer, or $PEER_DIR) to a
 # temporary directory and installs its packages with npm ci, starts
