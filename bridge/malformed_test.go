@@ -152,36 +152,41 @@ func checkPayload(t *testing.T, client int, p natsPayload, ev event) {
 	}
 }
 
-// TestInboundArgumentsNATSCannotCarry: a client's binary placeholders that
-// name no attachment are refused, the ack naming the cause, and the
-// client stays connected.
+// TestInboundArgumentsNATSCannotCarry: binary placeholders that name no
+// attachment are illegal attachments, as in Node's socket.io: the sender's
+// connection is closed as a protocol error, while
+// another client on the same bridge keeps its connection and its acks. An
+// event with no inbound rule is not a protocol error: its ack names the
+// cause and the client stays connected.
 func TestInboundArgumentsNATSCannotCarry(t *testing.T) {
 	t.Parallel()
 	ns := startNATS(t)
 	b := startBridge(t, guideConfig(ns.ClientURL()))
-	c := receive(t, b.URL)
-	cases := []struct{ name, packet, ackPrefix, want string }{
-		{"a placeholder naming attachment 5 of 1", `451-1["ask",{"_placeholder":true,"num":5}]`, "431[", "bad arguments"},
-		{"a placeholder with a negative number", `451-2["ask",{"_placeholder":true,"num":-1}]`, "432[", "bad arguments"},
-		{"a placeholder with a string for its number", `451-3["ask",{"_placeholder":true,"num":"0"}]`, "433[", "bad arguments"},
-		{"an event with no --inbound rule", `424["nowhere",1]`, "434[", `"nowhere\" is not mapped`},
-	}
-	for _, tc := range cases {
+	bystander := receive(t, b.URL)
+	for _, tc := range []struct{ name, packet string }{
+		{"a placeholder naming attachment 5 of 1", `451-1["ask",{"_placeholder":true,"num":5}]`},
+		{"a placeholder with a negative number", `451-2["ask",{"_placeholder":true,"num":-1}]`},
+		{"a placeholder with a string for its number", `451-3["ask",{"_placeholder":true,"num":"0"}]`},
+	} {
+		c := receive(t, b.URL)
 		if err := c.Send(tc.packet); err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasPrefix(tc.packet, "451-") {
-			if err := c.SendFrame(maskedBinary([]byte{1})); err != nil {
-				t.Fatal(err)
-			}
+		if err := c.SendFrame(maskedBinary([]byte{1})); err != nil {
+			t.Fatal(err)
 		}
-		ack := nextPacket(t, c, tc.ackPrefix)
-		if !strings.Contains(ack, `"error"`) || !strings.Contains(ack, tc.want) {
-			t.Errorf("%s: ack %q, want an error saying %s", tc.name, ack, tc.want)
+		if closed := c.waitClosed(t, startBound); closed.Code != 1002 {
+			t.Errorf("%s: closed with %d %q, want 1002 (protocol error)", tc.name, closed.Code, closed.Reason)
 		}
 	}
-	if !c.connected() {
-		t.Errorf("the client was disconnected: %v", c.end)
+	if err := bystander.Send(`424["nowhere",1]`); err != nil {
+		t.Fatal(err)
+	}
+	if ack := nextPacket(t, bystander, "434["); !strings.Contains(ack, `"error"`) || !strings.Contains(ack, `"nowhere\" is not mapped`) {
+		t.Errorf("ack %q, want an error saying the event is not mapped", ack)
+	}
+	if !bystander.connected() {
+		t.Errorf("the other client was disconnected: %v", bystander.end)
 	}
 }
 
