@@ -97,7 +97,7 @@ func DecodePayloadV3(body []byte, fn func(Packet) error) error {
 		if !ok {
 			return fmt.Errorf("%w: record of length %d overruns the body", ErrBadPayload, n)
 		}
-		p, err := decodeTextV3(body[:size])
+		p, err := DecodeTextV3(body[:size])
 		if err != nil {
 			return err
 		}
@@ -135,7 +135,7 @@ func DecodeBinaryPayloadV3(body []byte, fn func(Packet) error) error {
 		var p Packet
 		var err error
 		if isString {
-			p, err = decodeTextV3(rec)
+			p, err = DecodeTextV3(rec)
 		} else {
 			p, err = DecodeBinaryV3(rec)
 		}
@@ -149,9 +149,9 @@ func DecodeBinaryPayloadV3(body []byte, fn func(Packet) error) error {
 	return nil
 }
 
-// decodeTextV3 is DecodeText for v3, where base64 binary is "b" + type digit
+// DecodeTextV3 is DecodeText for Engine.IO v3 (text frames and payload records), where base64 binary is "b" + type digit
 // + base64.
-func decodeTextV3(b []byte) (Packet, error) {
+func DecodeTextV3(b []byte) (Packet, error) {
 	if len(b) > 0 && b[0] == 'b' {
 		if len(b) < 2 || b[1] != '0'+byte(Message) {
 			return Packet{}, fmt.Errorf("%w: base64 packet is not a message", ErrBinaryControl)

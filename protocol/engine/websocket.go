@@ -286,6 +286,8 @@ func (s *Session) readOne(br *bufio.Reader, hbuf []byte) bool {
 	}
 	var p eio.Packet
 	switch {
+	case op == ws.OpText && s.protocol == 3:
+		p, err = eio.DecodeTextV3(data)
 	case op == ws.OpText:
 		p, err = eio.DecodeText(data)
 	case s.protocol == 3:

@@ -30,21 +30,15 @@ type forceBase64Result struct {
 
 func TestForceBase64Clients(t *testing.T) {
 	node := requireNode(t)
-	for _, c := range []struct{ client, transports, bug string }{
+	for _, c := range []struct{ client, transports string }{
 		// Engine.IO v3 text payload, "b4"+base64 records, b64=1.
 		{client: "2.5.0", transports: "polling"},
 		// Engine.IO v3 "b4"+base64 text frames.
-		{client: "2.5.0", transports: "websocket", bug: "protocol/engine/websocket.go decodes every text frame " +
-			"with eio.DecodeText (Engine.IO v4), so an Engine.IO v3 client's base64 frame \"b4CQgH\" (binary 09 08 07) " +
-			"is read as \"b\" + base64 \"4CQgH\", which is invalid, and the session closes with \"parse error\"; " +
-			"v3 text frames need the v3 rule (\"b\" + type digit + base64) that polling payloads already use"},
+		{client: "2.5.0", transports: "websocket"},
 		// Engine.IO v4 "b"+base64 text frames.
 		{client: "4.8.4", transports: "websocket"},
 	} {
 		t.Run(fmt.Sprintf("socket.io-client %s with forceBase64 over %s round-trips binary", c.client, c.transports), func(t *testing.T) {
-			if c.bug != "" {
-				t.Skip("engine bug: " + c.bug)
-			}
 			ps := startPythonServer(t)
 			ctx, cancel := context.WithTimeout(context.Background(), nodeDeadline)
 			defer cancel()
