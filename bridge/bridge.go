@@ -38,7 +38,13 @@ type Bridge struct {
 	subscribed atomic.Bool          // every --map subscription is made
 	ready      atomic.Bool          // ... and registered on the server
 	inflight   chan struct{}
-	wg         sync.WaitGroup // goroutines started by go()
+	// wg counts the goroutines shutdown waits for: readiness checks after
+	// a NATS connection event, and the requests behind acknowledged emits.
+	wg sync.WaitGroup
+	// natsClosed is closed by nats.go's closed callback, the last one it
+	// makes for the connection: shutdown waits on it after the drain.
+	natsClosed      chan struct{}
+	closeNATSClosed func()
 
 	refusedOrigins sync.Map // origin -> struct{}: each is logged once
 	reservedLogged sync.Map // event -> struct{}: each is logged once
@@ -101,8 +107,10 @@ func New(cfg Config) (*Bridge, error) {
 		inbound:        rules.inbound,
 		inflight:       make(chan struct{}, cfg.MaxInflightRequests),
 		started:        make(chan struct{}),
+		natsClosed:     make(chan struct{}),
 		reconnectDelay: reconnectDelay,
 	}
+	b.closeNATSClosed = sync.OnceFunc(func() { close(b.natsClosed) })
 	// Before the socket.io server, whose timers would outlive a failed New.
 	if b.auth, err = newAuthenticator(&cfg); err != nil {
 		return nil, err
@@ -252,8 +260,11 @@ func (b *Bridge) shutdown(hs *http.Server) error {
 	default:
 		errs = append(errs, fmt.Errorf("bridge: NATS drain: %w", err))
 	}
-	for !b.nc.IsClosed() && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
+	// The closed callback comes after every callback nats.go queued
+	// before it, so no readiness check starts once it has run.
+	select {
+	case <-b.natsClosed:
+	case <-ctx.Done():
 	}
 	// 3. Disconnect the sockets, their queues written first.
 	if err := b.sio.Close(ctx); err != nil {
@@ -316,7 +327,7 @@ func (b *Bridge) natsChanged(nc *nats.Conn) {
 		b.ready.Store(false)
 		return
 	}
-	b.go_(func() {
+	b.wg.Go(func() {
 		if err := nc.FlushTimeout(5 * time.Second); err == nil && nc.IsConnected() && !b.stopped.Load() {
 			b.ready.Store(true)
 		}
@@ -329,15 +340,6 @@ func (b *Bridge) originRefused(origin string, r *http.Request) {
 		b.log.Warn("refused a cross-origin request; allow it with --cors-origin "+origin,
 			"origin", origin, "remote", r.RemoteAddr)
 	}
-}
-
-// go_ runs fn on a goroutine that shutdown waits for.
-func (b *Bridge) go_(fn func()) {
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		fn()
-	}()
 }
 
 // errorData is the ack an inbound emit gets when it cannot be served.

@@ -72,7 +72,7 @@ func (b *Bridge) onClientEvent(s *socketio.Socket, ev *socketio.Event) {
 		return
 	}
 	b.stats.Requests.Add(1)
-	b.go_(func() {
+	b.wg.Go(func() {
 		defer func() { <-b.inflight }()
 		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.RequestTimeout)
 		defer cancel()

@@ -75,6 +75,7 @@ func (b *Bridge) natsOptions() ([]nats.Option, error) {
 		nats.ClosedHandler(func(nc *nats.Conn) {
 			b.log.Info("NATS connection closed")
 			b.natsChanged(nc)
+			b.closeNATSClosed()
 		}),
 		nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
 			subject := ""

@@ -42,8 +42,7 @@ func New() *Wheel {
 	}
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
-	w.wg.Add(1)
-	go w.run()
+	w.wg.Go(w.run)
 	return w
 }
 
@@ -109,7 +108,6 @@ func (w *Wheel) Close() {
 }
 
 func (w *Wheel) run() {
-	defer w.wg.Done()
 	defer w.timer.Stop()
 	var due []*Timer
 	for {
