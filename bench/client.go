@@ -25,6 +25,8 @@ type client struct {
 	hist  Histogram
 	seq   seqTracker
 	err   error // why the connection ended, unless the run closed it
+	// em is what the client emits in an inbound or ack run, else nil.
+	em *emitter
 }
 
 // packet kinds a client acts on.
@@ -37,10 +39,17 @@ const (
 	packetClose                   // the server closes the session or the socket
 	packetConnect                 // the Socket.IO CONNECT answer: 40 or 40{...}
 	packetConnectError            // the Socket.IO CONNECT_ERROR answer: 44{...}
+	packetAck                     // a Socket.IO ACK: 43ID[...]
 )
 
 // setUp readies client i of the run for the messages it will count.
 func (c *client) setUp(rs *runState, i int) {
+	if isInbound(rs.cfg.Scenario) {
+		c.user = userID(i)
+		c.em = &emitter{msgPx: rs.msgPx}
+		c.seq = newSeqTracker(min(rs.cfg.Messages, 4*rs.cfg.Window+64))
+		return
+	}
 	if rs.cfg.Scenario != ScenarioTargeted {
 		c.seq = newSeqTracker(rs.cfg.Messages)
 		return
@@ -96,6 +105,9 @@ func (c *client) packet(p []byte, now int64, prefix []byte) packetKind {
 		case '2':
 			c.event(p, now, prefix)
 			return packetEvent
+		case '3':
+			c.ack(p, now)
+			return packetAck
 		case '0':
 			return packetConnect
 		case '1':

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -33,6 +34,9 @@ type wsClient struct {
 	// detached is set once a reactor owns the socket: fd, not conn.
 	detached bool
 	fd       int
+	// wmu serialises writes: the reader's pongs and, in an inbound or
+	// ack run, the sender's events.
+	wmu sync.Mutex
 }
 
 // dialWS opens a websocket to the server and joins the root namespace.
@@ -154,6 +158,8 @@ func (c *wsClient) writeControl(op byte, p []byte) error {
 
 // write writes to the server, on the socket the client's reader owns.
 func (c *wsClient) write(p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	if c.detached {
 		return c.writeFD(p)
 	}

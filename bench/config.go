@@ -27,6 +27,15 @@ const (
 	// each message to one user, chosen at random, on
 	// Config.Subject.<user>, for that user's client alone.
 	ScenarioTargeted = "targeted"
+	// ScenarioInbound has every client emit Config.Event, as fast as its
+	// window allows, and counts the events that reach Config.Subject on
+	// NATS: the client-to-NATS direction.
+	ScenarioInbound = "inbound"
+	// ScenarioAck has every client emit Config.Event with an
+	// acknowledgement, at most Config.Window outstanding, while the bench
+	// answers each NATS request on Config.Subject with its own body: the
+	// round trip client -> NATS request -> reply -> ack.
+	ScenarioAck = "ack"
 )
 
 // Config is one bench run. Zero fields take the default their comment
@@ -58,8 +67,9 @@ type Config struct {
 	ReadInterval time.Duration
 
 	// Scenario is who each message is for: ScenarioBroadcast, every
-	// client, or ScenarioTargeted, one user's client. Zero means
-	// ScenarioBroadcast.
+	// client, or ScenarioTargeted, one user's client; or, the other way,
+	// ScenarioInbound and ScenarioAck, events from every client. Zero
+	// means ScenarioBroadcast.
 	Scenario string
 	// JWTSecret, when set, makes every client present an HS256 JWT
 	// signed with it, whose "sub" claim is the client's user id (client
@@ -82,7 +92,9 @@ type Config struct {
 	// not yet received by their users' clients, all clients together).
 	// Zero means 1000, or fewer so that the window holds at most 1 MiB,
 	// under a server's per-client queue bound (natsock's default is
-	// 4 MiB).
+	// 4 MiB). In an inbound or ack run it is per client: the events a
+	// client has emitted that have not yet reached NATS (inbound) or
+	// been acknowledged (ack); zero means 16 (inbound) or 4 (ack).
 	Window int
 	// Duration, when not zero, stops publishing after this long even if
 	// fewer than Messages went out.
@@ -95,11 +107,15 @@ type Config struct {
 	// "nats://127.0.0.1:4222".
 	NATSURL string
 	// Subject is what the messages are published to; in a targeted run,
-	// the prefix the user id is appended to (Subject.<user>). Zero means
-	// "tasks.assigned", or "notify.user" in a targeted run.
+	// the prefix the user id is appended to (Subject.<user>); in an
+	// inbound or ack run, where the server publishes the clients' events.
+	// Zero means "tasks.assigned", "notify.user" in a targeted run, or
+	// "tasks.inbound" in an inbound or ack run.
 	Subject string
-	// Event is the event the server emits for Subject. Zero means
-	// "newTaskAssigned", or "notification" in a targeted run.
+	// Event is the event the server emits for Subject, or in an inbound
+	// or ack run the event the clients emit. Zero means
+	// "newTaskAssigned", "notification" in a targeted run, or
+	// "taskAssigned" in an inbound or ack run.
 	Event string
 
 	// Hold is how long an idle run (no Messages) keeps its clients
@@ -150,7 +166,13 @@ func (c *Config) setDefaults() {
 	if c.Size == 0 {
 		c.Size = 128
 	}
-	if c.Window == 0 {
+	switch {
+	case c.Window != 0:
+	case c.Scenario == ScenarioInbound:
+		c.Window = 16
+	case c.Scenario == ScenarioAck:
+		c.Window = 4
+	default:
 		c.Window = max(1, min(1000, maxWindowBytes/c.Size))
 	}
 	if c.Drain == 0 {
@@ -159,17 +181,25 @@ func (c *Config) setDefaults() {
 	if c.NATSURL == "" {
 		c.NATSURL = "nats://127.0.0.1:4222"
 	}
-	targeted := c.Scenario == ScenarioTargeted
+	targeted, inbound := c.Scenario == ScenarioTargeted, isInbound(c.Scenario)
 	if c.Subject == "" {
-		c.Subject = "tasks.assigned"
-		if targeted {
+		switch {
+		case targeted:
 			c.Subject = "notify.user"
+		case inbound:
+			c.Subject = "tasks.inbound"
+		default:
+			c.Subject = "tasks.assigned"
 		}
 	}
 	if c.Event == "" {
-		c.Event = "newTaskAssigned"
-		if targeted {
+		switch {
+		case targeted:
 			c.Event = "notification"
+		case inbound:
+			c.Event = "taskAssigned"
+		default:
+			c.Event = "newTaskAssigned"
 		}
 	}
 	if c.Hold == 0 {
@@ -206,8 +236,15 @@ func (c Config) Validate() error {
 		if c.JWTSecret == "" {
 			bad("--scenario targeted needs --jwt-secret: each client's token is how the server learns its user")
 		}
+	case ScenarioInbound, ScenarioAck:
+		if c.Transport == TransportPolling {
+			bad("--scenario %s runs on websocket clients, not --transport polling", c.Scenario)
+		}
+		if c.Rate != 0 {
+			bad("--scenario %s emits as fast as each client's --window allows: --rate must be 0", c.Scenario)
+		}
 	default:
-		bad("--scenario %q: want broadcast or targeted", c.Scenario)
+		bad("--scenario %q: want broadcast, targeted, inbound or ack", c.Scenario)
 	}
 	positive := []struct {
 		flag string

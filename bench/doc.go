@@ -59,6 +59,26 @@
 // rate the window bounds the messages published and not yet received by
 // their users' clients, all clients together.
 //
+// # Inbound events and acks
+//
+// Runs of [ScenarioInbound] and [ScenarioAck] measure the other
+// direction, client to NATS. Every client emits Config.Event with one
+// argument, a message whose "to" names the client (client i is i+1) and
+// whose SEQ counts that client's events:
+//
+//	42["EVENT",{"run":RUN,"seq":SEQ,"ts":NANOS,"to":CLIENT,"pad":"xxxx"}]
+//
+// The server is to publish the argument as the NATS message body, as
+// natsock's --inbound and the Node peer's do. An inbound run subscribes
+// to Config.Subject and counts each client's events there: lost,
+// duplicated, and the latency from emit to NATS. An ack run emits with
+// an acknowledgement id (42ID[...], the id is SEQ) and answers every NATS
+// request on Config.Subject with its own body, so that the ack, 43ID[...],
+// echoes the event; any other ack (an {"error": ...}) is counted as an
+// error. Each client keeps at most Config.Window events in flight (not
+// yet on NATS, or not yet acked); the events a client may send in one
+// round go out in one write. Websocket clients only.
+//
 // # Measures
 //
 // Each client tracks the sequence numbers it saw ([seqTracker]), so a run

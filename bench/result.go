@@ -62,6 +62,14 @@ type Result struct {
 	// ServerCPUPerMessage is ServerCPU over Published: in a targeted run,
 	// the server's CPU per targeted message.
 	ServerCPUPerMessage float64 `json:"server_cpu_per_message_ns,omitempty"`
+	// ServerCPUPerEvent is, in an inbound run, ServerCPU over the events
+	// that reached NATS; in an ack run, over the acks that came back.
+	ServerCPUPerEvent float64 `json:"server_cpu_per_event_ns,omitempty"`
+
+	// An ack run's acks that did not echo their event: the server's
+	// errors (such as {"error": "too many requests in flight"}).
+	AckErrors int64  `json:"ack_errors,omitempty"`
+	AckError  string `json:"ack_error,omitempty"` // the first one
 
 	// The bench itself, while delivering (or connecting, for an idle run).
 	BenchCPU         time.Duration `json:"bench_cpu_ns"`
@@ -70,6 +78,9 @@ type Result struct {
 
 // WriteText writes r for a person, in the manner of `nats bench`.
 func (r *Result) WriteText(w io.Writer) error {
+	if isInbound(r.Scenario) {
+		return r.writeInboundText(w)
+	}
 	var b strings.Builder
 	idle := r.Published == 0 && r.Held > 0
 	targeted := r.Scenario == ScenarioTargeted

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,7 @@ type runState struct {
 	wallStart int64
 	run       uint64 // tells this run's messages from others'
 	prefix    []byte // eventPrefix(cfg.Event, run)
+	msgPx     []byte // how the run's messages start: {"run":RUN,"seq":
 	dialer    *dialer
 	host      string // the Host header
 	wsURL     string
@@ -56,6 +58,7 @@ func newRunState(cfg Config) (*runState, error) {
 		wallStart: start.UnixNano(),
 		run:       run,
 		prefix:    eventPrefix(cfg.Event, run),
+		msgPx:     append(strconv.AppendUint([]byte(`{"run":`), run, 10), `,"seq":`...),
 		dialer:    newDialer(addr, cfg.SourceIPs),
 		host:      u.Host,
 		wsURL:     "ws://" + u.Host + query + TransportWebSocket,
@@ -188,12 +191,27 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.PID != 0 {
 		serverCPU0, _ = procCPU(cfg.PID)
 	}
-	r.pub = newPublisher(rs, nc, r.clients)
+	if isInbound(cfg.Scenario) {
+		if r.in, err = newInboundRun(rs, nc, r.conns); err != nil {
+			return nil, err
+		}
+		defer r.in.stop()
+	} else {
+		r.pub = newPublisher(rs, nc, r.clients)
+	}
 	r.phase.Store(phaseDelivering)
 	benchCPU0, pubStart := selfCPU(), rs.now()
-	published, pubErr := r.pub.run(ctx)
-	r.phase.Store(phaseDraining)
-	r.drain(ctx)
+	var published int64
+	var pubErr error
+	if r.in != nil {
+		published, pubErr = r.in.run(ctx)
+		r.phase.Store(phaseDraining)
+		r.in.drain(ctx)
+	} else {
+		published, pubErr = r.pub.run(ctx)
+		r.phase.Store(phaseDraining)
+		r.drain(ctx)
+	}
 	res.BenchCPU = selfCPU() - benchCPU0
 	if cfg.PID != 0 {
 		if cpu, err := procCPU(cfg.PID); err == nil {
@@ -201,7 +219,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	r.shutdown(closeClients)
-	r.tally(res, published, pubStart)
+	if r.in != nil {
+		r.in.stop()
+		r.in.tally(res, r, published, pubStart)
+	} else {
+		r.tally(res, published, pubStart)
+	}
 	switch {
 	case pubErr != nil && ctx.Err() == nil:
 		return res, fmt.Errorf("bench: publishing to %s: %w", cfg.Subject, pubErr)
@@ -230,6 +253,7 @@ type runner struct {
 	phase     atomic.Int32
 	holdStart time.Time
 	pub       *publisher
+	in        *inboundRun // an inbound or ack run's, instead of pub
 
 	once          sync.Once
 	disconnected  int    // clients the server ended before the run closed them
@@ -424,6 +448,9 @@ func (r *runner) status() string {
 	case phaseHolding:
 		held := time.Since(r.holdStart)
 		return fmt.Sprintf("holding    %s %v/%v", bar(int64(held), int64(cfg.Hold)), held.Round(time.Second), cfg.Hold)
+	}
+	if r.in != nil {
+		return r.in.status(r.phase.Load() == phaseDraining)
 	}
 	var frames int64
 	for _, c := range r.clients {

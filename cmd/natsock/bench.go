@@ -33,7 +33,16 @@ user and a per-user sequence number, so every client checks that what it got
 was its own. It reports deliveries/s, lost messages (published to a user, never
 received by its client), misdelivered ones (received by another user's client),
 duplicates, latency, and with --pid the server's CPU per targeted message. The
-server must send --subject.<user> as --event to that user's client alone.`,
+server must send --subject.<user> as --event to that user's client alone.
+
+--scenario inbound measures the other direction: every client emits --event
+(default taskAssigned) as fast as --window events in flight each allows (default
+16), and the bench counts what reaches --subject (default tasks.inbound) on NATS:
+events/s, lost, duplicated, emit-to-NATS latency, and with --pid the server's CPU
+per event. --scenario ack emits with acknowledgements, --window outstanding per
+client (default 4), while the bench answers every NATS request on --subject with
+its own body: round trips/s, ack errors, latency, and the server's CPU per ack.
+The server must map --event to --subject (natsock: --inbound taskAssigned=tasks.inbound).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "url", Value: "http://127.0.0.1:3000", EnvVars: env("BENCH_URL"), Usage: "socket.io server to measure"},
 			&cli.StringFlag{Name: "path", Value: "/socket.io/", EnvVars: env("BENCH_PATH"), Usage: "the server's socket.io path"},
@@ -43,7 +52,7 @@ server must send --subject.<user> as --event to that user's client alone.`,
 			&cli.IntFlag{Name: "connect-concurrency", Value: 100, EnvVars: env("BENCH_CONNECT_CONCURRENCY"), Usage: "handshakes in flight while connecting"},
 			&cli.IntFlag{Name: "read-buffer", Value: 32 << 10, EnvVars: env("BENCH_READ_BUFFER"), Usage: "each client's read buffer, in bytes"},
 			&cli.DurationFlag{Name: "read-interval", Value: 200 * time.Microsecond, EnvVars: env("BENCH_READ_INTERVAL"), Usage: "websocket clients' reader sleeps this long between rounds of reads, so one read takes many frames (latency comes from kernel receive timestamps); negative: no sleep"},
-			&cli.StringFlag{Name: "scenario", Value: bench.ScenarioBroadcast, EnvVars: env("BENCH_SCENARIO"), Usage: "broadcast (every message to every client) or targeted (each message to one client's user; needs --jwt-secret)"},
+			&cli.StringFlag{Name: "scenario", Value: bench.ScenarioBroadcast, EnvVars: env("BENCH_SCENARIO"), Usage: "broadcast (every message to every client), targeted (each message to one client's user; needs --jwt-secret), inbound (every client emits --event; counts what reaches --subject on NATS) or ack (every client emits with acks; the bench answers each NATS request)"},
 			&cli.StringFlag{Name: "jwt-secret", EnvVars: env("BENCH_JWT_SECRET"), Usage: "HS256 secret: each client presents a JWT whose sub is its user id (client i is user i+1) in its CONNECT auth {token}"},
 			&cli.IntFlag{Name: "messages", Aliases: []string{"m"}, Value: 10000, EnvVars: env("BENCH_MESSAGES"), Usage: "messages to publish; 0 only connects and holds the clients"},
 			&cli.IntFlag{Name: "size", Value: 128, EnvVars: env("BENCH_SIZE"), Usage: "message size in bytes, padding included"},
