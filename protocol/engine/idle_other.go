@@ -12,3 +12,6 @@ import (
 func idleConn(net.Conn) syscall.RawConn { return nil }
 
 func waitReadable(syscall.RawConn) error { return nil }
+
+// newEpollWatcher returns nil: epoll is Linux's.
+func newEpollWatcher(*Server) idleWatcher { return nil }

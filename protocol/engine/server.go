@@ -40,6 +40,7 @@ type Server struct {
 	cfg     Config
 	handler Handler
 	wheel   *timers.Wheel
+	idle    idleWatcher // where idle websocket connections wait
 
 	mu       sync.RWMutex
 	sessions map[string]*Session
@@ -60,12 +61,14 @@ func NewServer(cfg Config, h Handler) (*Server, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	return &Server{
+	srv := &Server{
 		cfg:      cfg,
 		handler:  h,
 		wheel:    timers.New(),
 		sessions: make(map[string]*Session),
-	}, nil
+	}
+	srv.idle = newIdleWatcher(srv)
+	return srv, nil
 }
 
 // Config returns the server's configuration with its defaults filled in.
@@ -114,6 +117,7 @@ func (srv *Server) Close(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		srv.idle.close()
 		srv.wheel.Close()
 		return nil
 	case <-ctx.Done():

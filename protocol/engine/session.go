@@ -83,6 +83,8 @@ type Session struct {
 	// it holds however late the timer wheel runs.
 	deadline time.Time
 
+	idleToken uint64 // the session's token in an epollWatcher; under mu
+
 	wmu  sync.Mutex // serializes websocket writes
 	inMu sync.Mutex // serializes calls into the Handler
 	data any
@@ -298,6 +300,7 @@ func (s *Session) finish(reason Reason) {
 	s.mu.Unlock()
 	if transport == transportWebSocket {
 		s.closeWebSocket(conn, reason)
+		s.srv.idle.forget(s)
 	}
 	s.inMu.Lock()
 	s.srv.handler.OnClose(s, reason)

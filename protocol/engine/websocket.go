@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -207,52 +205,17 @@ func (s *Session) wakePollLocked() {
 //
 // An idle connection should cost little, so the first burst (the CONNECT
 // that follows the handshake) is read here, on the goroutine whose stack
-// grew during the HTTP handshake; then the connection idles on a fresh,
-// shallow goroutine that waits for readable bytes without holding a read
-// buffer, and borrows one from a pool only while bytes are waiting.
+// grew during the HTTP handshake; then the connection waits in the
+// server's idleWatcher, without a goroutine or a read buffer of its own,
+// and borrows both only while bytes are waiting.
 func (s *Session) readLoop(conn net.Conn, br *bufio.Reader, early bool) {
 	if s.readSome(br) {
 		return
 	}
-	rc := idleConn(conn)
-	if rc == nil || early {
-		s.readAll(br)
+	if !early && s.srv.idle.watch(s, conn) {
 		return
 	}
-	s.srv.track(true)
-	go s.idleLoop(rc, conn)
-}
-
-// readers lends read buffers to connections that have bytes waiting.
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
-
-func (s *Session) idleLoop(rc syscall.RawConn, conn net.Conn) {
-	defer s.srv.wg.Done()
-	for {
-		if err := waitReadable(rc); err != nil {
-			s.closeFor(err)
-			return
-		}
-		if s.readPooled(conn) {
-			return
-		}
-	}
-}
-
-//go:noinline
-func (s *Session) closeFor(err error) { s.CloseWith(closeReasonFor(err)) }
-
-// readPooled handles what conn has to read with a borrowed buffer; it
-// reports whether the session ended.
-//
-//go:noinline
-func (s *Session) readPooled(conn net.Conn) bool {
-	br := readers.Get().(*bufio.Reader)
-	br.Reset(conn)
-	ended := s.readSome(br)
-	br.Reset(nil)
-	readers.Put(br)
-	return ended
+	s.readAll(br)
 }
 
 // readSome handles messages until br has nothing buffered at a message

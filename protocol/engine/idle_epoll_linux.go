@@ -1,0 +1,221 @@
+//go:build linux
+
+package engine
+
+import (
+	"net"
+	"sync"
+	"syscall"
+)
+
+// epollWatcher keeps idle websocket connections in one epoll set. Each is
+// registered level-triggered and one-shot: when it has bytes (or EOF, or
+// an error) the watcher's goroutine starts a reader for it, and the reader
+// arms it again once it has read all that was waiting. An idle connection
+// costs a map entry and the kernel's epoll item; no goroutine, no buffer.
+//
+// Tokens, not file descriptors, name the connections in the set: a closed
+// descriptor's number is soon reused, and an event already collected for
+// the old connection must not reach the new one. The set is created, and
+// its goroutine started, on the first watch.
+type epollWatcher struct {
+	srv *Server
+
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	epfd     int
+	wake     [2]int // a pipe: a byte on wake[1] ends the loop
+	next     uint64
+	sessions map[uint64]*Session
+	done     chan struct{}
+}
+
+// wakeToken names the wake pipe in the set; session tokens start at 1.
+const wakeToken = 0
+
+const epollArm = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+
+func newEpollWatcher(srv *Server) idleWatcher {
+	return &epollWatcher{srv: srv, sessions: make(map[uint64]*Session)}
+}
+
+// startLocked creates the epoll set and its goroutine.
+func (w *epollWatcher) startLocked() error {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+		_ = syscall.Close(epfd)
+		return err
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN}
+	setToken(&ev, wakeToken)
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p[0], &ev); err != nil {
+		_ = syscall.Close(epfd)
+		_ = syscall.Close(p[0])
+		_ = syscall.Close(p[1])
+		return err
+	}
+	w.epfd, w.wake, w.started = epfd, p, true
+	w.done = make(chan struct{})
+	go w.run(epfd, p[0], w.done)
+	return nil
+}
+
+func setToken(ev *syscall.EpollEvent, tok uint64) {
+	ev.Fd = int32(uint32(tok))
+	ev.Pad = int32(uint32(tok >> 32))
+}
+
+func token(ev *syscall.EpollEvent) uint64 {
+	return uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+}
+
+func (w *epollWatcher) watch(s *Session, conn net.Conn) bool {
+	rc := idleConn(conn)
+	if rc == nil {
+		return false
+	}
+	// s.mu orders this against the session's close: either the close
+	// comes first and nothing is registered, or the token is on the
+	// session when finish calls forget.
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return true // the close tears the connection down
+	}
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		s.mu.Unlock()
+		return false
+	}
+	if !w.started {
+		if err := w.startLocked(); err != nil {
+			w.mu.Unlock()
+			s.mu.Unlock()
+			w.srv.cfg.Logger.Warn("epoll unavailable: idle connections wait on goroutines", "err", err)
+			return false
+		}
+	}
+	w.next++
+	tok := w.next
+	w.sessions[tok] = s
+	epfd := w.epfd
+	w.mu.Unlock()
+	s.idleToken = tok
+	s.mu.Unlock()
+	if err := arm(rc, epfd, tok, syscall.EPOLL_CTL_ADD); err != nil {
+		w.forget(s)
+		return false
+	}
+	return true
+}
+
+// arm registers (op EPOLL_CTL_ADD) or re-arms (EPOLL_CTL_MOD) conn's
+// descriptor. RawConn.Control holds the descriptor open meanwhile, so its
+// number cannot be another connection's by then.
+func arm(rc syscall.RawConn, epfd int, tok uint64, op int) error {
+	var cerr error
+	err := rc.Control(func(fd uintptr) {
+		ev := syscall.EpollEvent{Events: epollArm}
+		setToken(&ev, tok)
+		cerr = syscall.EpollCtl(epfd, op, int(fd), &ev)
+	})
+	if err != nil {
+		return err
+	}
+	return cerr
+}
+
+func (w *epollWatcher) forget(s *Session) {
+	s.mu.Lock()
+	tok := s.idleToken
+	s.idleToken = 0
+	s.mu.Unlock()
+	if tok == 0 {
+		return
+	}
+	w.mu.Lock()
+	delete(w.sessions, tok)
+	w.mu.Unlock()
+	// A closed descriptor leaves the epoll set by itself; one still open
+	// (a forget before its close) would only wake a reader that finds
+	// its token gone.
+}
+
+// run collects events until the wake pipe is written.
+func (w *epollWatcher) run(epfd, wake int, done chan struct{}) {
+	defer close(done)
+	events := make([]syscall.EpollEvent, 128)
+	for {
+		n, err := syscall.EpollWait(epfd, events, -1)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			w.srv.cfg.Logger.Error("epoll wait failed: idle websocket connections are no longer read", "err", err)
+			return
+		}
+		for i := range events[:n] {
+			tok := token(&events[i])
+			if tok == wakeToken {
+				return
+			}
+			w.mu.Lock()
+			s := w.sessions[tok]
+			w.mu.Unlock()
+			if s == nil {
+				continue
+			}
+			w.srv.track(true)
+			go w.read(s, tok)
+		}
+	}
+}
+
+// read handles what s's connection has waiting, then arms it again.
+func (w *epollWatcher) read(s *Session, tok uint64) {
+	defer w.srv.wg.Done()
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn == nil || s.readPooled(conn) {
+		return
+	}
+	w.mu.Lock()
+	live, epfd := w.sessions[tok] == s, w.epfd
+	w.mu.Unlock()
+	if !live {
+		return
+	}
+	rc := idleConn(conn)
+	if rc == nil {
+		return
+	}
+	if err := arm(rc, epfd, tok, syscall.EPOLL_CTL_MOD); err != nil {
+		s.closeFor(err)
+	}
+}
+
+func (w *epollWatcher) close() {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return
+	}
+	w.closed = true
+	started, done := w.started, w.done
+	w.mu.Unlock()
+	if !started {
+		return
+	}
+	_, _ = syscall.Write(w.wake[1], []byte{1})
+	<-done
+	_ = syscall.Close(w.epfd)
+	_ = syscall.Close(w.wake[0])
+	_ = syscall.Close(w.wake[1])
+}
