@@ -46,6 +46,10 @@
 // the session and take the engine server's table lock). Nothing calls up
 // into socketio while holding a session's or the server's lock.
 //
+// socketio's Observer methods Connected, Disconnected, Joined and Left run
+// holding the namespace's lock (and no socket's), which is what orders a
+// socket's reports; they take no lock of socketio's but a socket's.
+//
 // Leaves, held with no other lock taken after them: socketio.Server.mu
 // (the namespace table), socketio's per-connection lock (its sockets and
 // timers' state), engine.Server.admitMu (connection limits) and

@@ -35,6 +35,15 @@
 // recipients; [Broadcast.Emit] encodes the packet once and queues the same
 // bytes to every recipient without blocking on any of them.
 //
+// # Watching the server
+//
+// [Server.Namespaces] and [Namespace.Sockets] list what is connected now:
+// each [Socket] gives its id, [Socket.Transport], [Socket.Handshake] and
+// [Socket.Rooms]. An [Observer], added with [Server.Observe], keeps an
+// admin view or metrics current: it hears of every connect, disconnect,
+// room joined or left, and client event, on the goroutine making the
+// change, in order for each socket (Connected first, Disconnected last).
+//
 // # socket.io v2
 //
 // With engine.Config.AllowEIO3, socket.io v2 clients connect too: they join

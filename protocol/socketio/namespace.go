@@ -253,6 +253,9 @@ func (n *Namespace) removeFromRoomLocked(room string, s *Socket) {
 }
 
 func (n *Namespace) dispatch(s *Socket, ev *Event) {
+	for _, o := range n.srv.observing() {
+		o.Event(s, ev)
+	}
 	n.mu.RLock()
 	h, all := n.handlers[ev.Name], n.onAny
 	n.mu.RUnlock()

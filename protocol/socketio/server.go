@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/natsock/natsock/protocol/engine"
@@ -69,6 +70,10 @@ type Server struct {
 
 	mu   sync.RWMutex
 	nsps map[string]*Namespace
+
+	// observers is replaced whole under mu (copy on write) and read
+	// without it.
+	observers atomic.Pointer[[]Observer]
 }
 
 // ErrConfig is wrapped by every configuration error of this package.
@@ -463,6 +468,9 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 	// Queued under the namespace's lock, which a broadcast holds while it
 	// queues: the CONNECT answer comes before any broadcast to the socket.
 	_ = c.sess.Send(encodeControl(sio.Connect, name, payload))
+	for _, o := range c.srv.observing() {
+		o.Connected(s)
+	}
 	onConnect := ns.onConnect
 	ns.mu.Unlock()
 	if onConnect != nil {

@@ -174,6 +174,8 @@ func (s *Socket) onAck(id int64, d Data) {
 // connects, and go with it if a later middleware refuses it. A socket that
 // has left joins nothing.
 func (s *Socket) Join(rooms ...string) {
+	obs := s.ns.srv.observing()
+	var joined []string // newly joined by a connected socket, for obs
 	s.ns.mu.Lock()
 	s.mu.Lock()
 	if s.state != stateGone {
@@ -181,18 +183,29 @@ func (s *Socket) Join(rooms ...string) {
 			s.rooms = make(map[string]struct{}, len(rooms))
 		}
 		for _, r := range rooms {
+			_, had := s.rooms[r]
 			s.rooms[r] = struct{}{}
 			if s.state != stateJoining {
 				s.ns.addToRoomLocked(r, s)
+				if !had && obs != nil {
+					joined = append(joined, r)
+				}
 			}
 		}
 	}
 	s.mu.Unlock()
+	for _, r := range joined {
+		for _, o := range obs {
+			o.Joined(s, r)
+		}
+	}
 	s.ns.mu.Unlock()
 }
 
 // Leave removes the socket from rooms.
 func (s *Socket) Leave(rooms ...string) {
+	obs := s.ns.srv.observing()
+	var left []string // left by a connected socket, for obs
 	s.ns.mu.Lock()
 	s.mu.Lock()
 	for _, r := range rooms {
@@ -200,10 +213,18 @@ func (s *Socket) Leave(rooms ...string) {
 			delete(s.rooms, r)
 			if s.state != stateJoining {
 				s.ns.removeFromRoomLocked(r, s)
+				if obs != nil {
+					left = append(left, r)
+				}
 			}
 		}
 	}
 	s.mu.Unlock()
+	for _, r := range left {
+		for _, o := range obs {
+			o.Left(s, r)
+		}
+	}
 	s.ns.mu.Unlock()
 }
 
@@ -287,6 +308,9 @@ func (s *Socket) teardown(reason Reason) bool {
 	acks := s.acks
 	s.acks = nil
 	s.mu.Unlock()
+	for _, o := range s.ns.srv.observing() {
+		o.Disconnected(s, reason)
+	}
 	s.ns.mu.Unlock()
 	// Taking an ack out of the map is what makes its callback ours to run:
 	// a timer that already fired finds the map empty and does nothing.
