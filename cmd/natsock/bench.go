@@ -42,7 +42,14 @@ events/s, lost, duplicated, emit-to-NATS latency, and with --pid the server's CP
 per event. --scenario ack emits with acknowledgements, --window outstanding per
 client (default 4), while the bench answers every NATS request on --subject with
 its own body: round trips/s, ack errors, latency, and the server's CPU per ack.
-The server must map --event to --subject (natsock: --inbound taskAssigned=tasks.inbound).`,
+The server must map --event to --subject (natsock: --inbound taskAssigned=tasks.inbound).
+
+Examples:
+  natsock bench --clients 1000 --messages 100000 --size 256
+  natsock bench --transport polling --clients 200 --rate 500 --duration 30s
+  natsock bench --messages 0 --clients 10000 --source-ips 4 --hold 10s --pid "$(pidof natsock)"
+  natsock bench --scenario targeted --jwt-secret "$SECRET" --clients 500 --messages 20000 --json
+  natsock bench --scenario ack --event taskAssigned --subject tasks.inbound --clients 100 --window 4`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "url", Value: "http://127.0.0.1:3000", EnvVars: env("BENCH_URL"), Usage: "socket.io server to measure"},
 			&cli.StringFlag{Name: "path", Value: "/socket.io/", EnvVars: env("BENCH_PATH"), Usage: "the server's socket.io path"},

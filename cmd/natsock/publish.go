@@ -16,6 +16,17 @@ func publishCommand() *cli.Command {
 		Name:      "publish",
 		Usage:     "publish DATA (or standard input) to SUBJECT",
 		ArgsUsage: "SUBJECT [DATA]",
+		Description: `Publishes one message to SUBJECT on --nats-url: DATA if given, else all of
+standard input. Each --header K:V adds a NATS header. It waits until the server
+has the message (a flush), and exits 1 if it cannot connect or the server does
+not confirm within --timeout. natsock serve emits the message to the sockets
+its --map rules send SUBJECT to; JSON data arrives as a JSON value, anything
+else as a string.
+
+Examples:
+  natsock publish tasks.assigned '{"taskId":"42","assignee":"ana"}'
+  echo '{"text":"build done"}' | natsock publish notify.user.ana
+  natsock publish --header Nats-Msg-Id:7f3a --nats-url nats://10.0.0.5:4222 --timeout 2s tasks.assigned '{}'`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "nats-url", Value: "nats://127.0.0.1:4222", EnvVars: []string{"NATSOCK_NATS_URL", "NATS_URL"}, Usage: "NATS server to publish to"},
 			&cli.StringSliceFlag{Name: "header", EnvVars: env("HEADER"), Usage: "K:V message header (repeatable)"},

@@ -54,6 +54,13 @@ func versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "version",
 		Usage: "print natsock's version: the module version, the commit it was built from, and Go's version",
+		Description: `Prints the version from the binary's build information: the module version (a
+pseudo-version made from the commit when built in a git work tree, "(devel)"
+without VCS information), the commit and its time, "modified" if the tree had
+uncommitted changes, and the Go version. natsock --version prints the same.
+
+Examples:
+  natsock version`,
 		Action: func(c *cli.Context) error {
 			fmt.Fprintln(c.App.Writer, "natsock version", version())
 			return nil
