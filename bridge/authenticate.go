@@ -14,6 +14,8 @@ type AuthStats struct {
 	Authenticated atomic.Uint64 // sockets admitted with an identity
 	Anonymous     atomic.Uint64 // sockets admitted without one (no credential, not required)
 	Refused       atomic.Uint64 // sockets refused (bad credential, none when required, service said no or failed)
+
+	byCode refusalCounts // Refused by auth.Code (see RefusedByCode)
 }
 
 // AuthStats returns the authentication counters.
@@ -69,6 +71,7 @@ func (b *Bridge) authenticate(s *socketio.Socket) error {
 		if !errors.As(err, &r) {
 			r = &auth.Refusal{Code: auth.CodeMalformed, Message: "authentication failed", Err: err}
 		}
+		b.authStats.byCode.add(r.Code)
 		level := b.log.Debug // the client's doing: expired, forged, ...
 		switch r.Code {
 		case auth.CodeServiceUnavailable, auth.CodeServiceTimeout, auth.CodeServiceBadReply:

@@ -71,9 +71,17 @@ type Bridge struct {
 	reconnectDelay func(attempts int) time.Duration
 
 	ln      net.Listener
+	mux     *http.ServeMux // Handler's; Handle adds to it
 	started chan struct{}
 	stopped atomic.Bool
 	stats   Stats
+
+	// Monitoring's counters (see observe.go): one MapStats a --map rule,
+	// by its index; one InboundStats a --inbound rule, by its event (the
+	// map is written in New only); the emit latency histograms.
+	mapStats     []MapStats
+	inboundStats map[string]*InboundStats
+	latency      EmitLatency
 }
 
 // Stats are a bridge's counters.
@@ -109,6 +117,11 @@ func New(cfg Config) (*Bridge, error) {
 		started:        make(chan struct{}),
 		natsClosed:     make(chan struct{}),
 		reconnectDelay: reconnectDelay,
+		mapStats:       make([]MapStats, len(rules.mapping.Rules())),
+		inboundStats:   make(map[string]*InboundStats),
+	}
+	for _, r := range rules.inbound.Rules() {
+		b.inboundStats[r.Event] = new(InboundStats)
 	}
 	b.closeNATSClosed = sync.OnceFunc(func() { close(b.natsClosed) })
 	// Before the socket.io server, whose timers would outlive a failed New.
@@ -126,6 +139,7 @@ func New(cfg Config) (*Bridge, error) {
 		b.lifecycle = lifecycle.New(cfg.LifecycleSubject, cfg.NodeName, 0, b.log)
 	}
 	b.declareNamespaces()
+	b.mux = b.newMux()
 	return b, nil
 }
 
@@ -280,8 +294,18 @@ func (b *Bridge) shutdown(hs *http.Server) error {
 }
 
 // Handler is natsock's HTTP surface: socket.io at Config.Path, /healthz and
-// /readyz.
-func (b *Bridge) Handler() http.Handler {
+// /readyz, and what Handle added.
+func (b *Bridge) Handler() http.Handler { return b.mux }
+
+// Handle serves pattern (an http.ServeMux pattern) on the bridge's
+// listener beside socket.io, /healthz and /readyz: the command adds
+// /metrics and the page at / this way. Call it before Run. Like
+// http.ServeMux.Handle, it panics on a pattern that conflicts with one
+// already served.
+func (b *Bridge) Handle(pattern string, h http.Handler) { b.mux.Handle(pattern, h) }
+
+// newMux serves socket.io at Config.Path, /healthz and /readyz.
+func (b *Bridge) newMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(b.cfg.Path, b.sio)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -62,6 +62,7 @@ func (b *Bridge) onClientEvent(s *socketio.Socket, ev *socketio.Event) {
 			return
 		}
 		b.stats.Published.Add(1)
+		b.inboundStats[rule.Event].Published.Add(1)
 		return
 	}
 	select {
@@ -72,6 +73,7 @@ func (b *Bridge) onClientEvent(s *socketio.Socket, ev *socketio.Event) {
 		return
 	}
 	b.stats.Requests.Add(1)
+	b.inboundStats[rule.Event].Requests.Add(1)
 	b.wg.Go(func() {
 		defer func() { <-b.inflight }()
 		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.RequestTimeout)

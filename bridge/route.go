@@ -1,6 +1,8 @@
 package bridge
 
 import (
+	"time"
+
 	"github.com/nats-io/nats.go"
 
 	"github.com/natsock/natsock/protocol/sio"
@@ -27,7 +29,9 @@ func (b *Bridge) declareNamespaces() {
 // route names: a room, or a whole declared namespace. It never blocks on a
 // client: Emit only queues.
 func (b *Bridge) deliver(r *Rule) nats.MsgHandler {
+	rs := &b.mapStats[r.index]
 	return func(m *nats.Msg) {
+		received := time.Now()
 		route, ok, err := b.mapping.Route(r, m.Subject)
 		if !ok {
 			return // an earlier rule owns this subject
@@ -69,7 +73,10 @@ func (b *Bridge) deliver(r *Rule) nats.MsgHandler {
 			target = ns.To(route.Room)
 		}
 		n := target.Emit(route.Event, data)
+		b.latency.record(m, received)
 		b.stats.Received.Add(1)
 		b.stats.Emitted.Add(uint64(n))
+		rs.Received.Add(1)
+		rs.Emitted.Add(uint64(n))
 	}
 }
