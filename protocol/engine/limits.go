@@ -40,20 +40,31 @@ func remoteIP(addr string) string {
 // admit takes a place for a new session from ip, or answers the request
 // with a refusal and returns false.
 func (srv *Server) admit(w http.ResponseWriter, ip string) bool {
+	switch err := srv.take(ip); err {
+	case nil:
+		return true
+	case ErrTooManyConnectionsForIP:
+		writeRefusal(w, http.StatusTooManyRequests, msgTooManyConnectionsForIP)
+	default:
+		writeRefusal(w, http.StatusServiceUnavailable, msgTooManyConnections)
+	}
+	return false
+}
+
+// take takes a place from ip, or counts the refusal and returns
+// ErrTooManyConnections or ErrTooManyConnectionsForIP.
+func (srv *Server) take(ip string) error {
 	max, maxIP := srv.cfg.MaxConnections, srv.cfg.MaxConnectionsPerIP
 	srv.admitMu.Lock()
+	defer srv.admitMu.Unlock()
 	a := &srv.admitted
 	switch {
 	case max > 0 && a.total >= max:
-		srv.admitMu.Unlock()
 		srv.stats.refusedMax.Add(1)
-		writeRefusal(w, http.StatusServiceUnavailable, msgTooManyConnections)
-		return false
+		return ErrTooManyConnections
 	case maxIP > 0 && a.perIP[ip] >= maxIP:
-		srv.admitMu.Unlock()
 		srv.stats.refusedIP.Add(1)
-		writeRefusal(w, http.StatusTooManyRequests, msgTooManyConnectionsForIP)
-		return false
+		return ErrTooManyConnectionsForIP
 	}
 	a.total++
 	if maxIP > 0 {
@@ -62,8 +73,7 @@ func (srv *Server) admit(w http.ResponseWriter, ip string) bool {
 		}
 		a.perIP[ip]++
 	}
-	srv.admitMu.Unlock()
-	return true
+	return nil
 }
 
 // release gives back a place taken by admit.
