@@ -390,10 +390,38 @@ func keptQuery(q url.Values) url.Values {
 	return q
 }
 
+// keptHeader copies the headers a session keeps, sized to them: nil when
+// there are none (a bare websocket handshake), else one map and one
+// backing array for all the values. The strings are the request's own.
 func keptHeader(h http.Header) http.Header {
-	c := h.Clone()
-	for _, k := range droppedHeaders {
-		delete(c, k)
+	keys, values := 0, 0
+	for k, vv := range h {
+		if !dropped(k) {
+			keys++
+			values += len(vv)
+		}
+	}
+	if keys == 0 {
+		return nil
+	}
+	c := make(http.Header, keys)
+	all := make([]string, 0, values)
+	for k, vv := range h {
+		if dropped(k) {
+			continue
+		}
+		n := len(all)
+		all = append(all, vv...)
+		c[k] = all[n:len(all):len(all)]
 	}
 	return c
+}
+
+func dropped(k string) bool {
+	for _, d := range droppedHeaders {
+		if k == d {
+			return true
+		}
+	}
+	return false
 }

@@ -187,3 +187,31 @@ func TestALatePingCollectedByAGETLeavesTheClientPingTimeout(t *testing.T) {
 		t.Fatalf("session gone after its pong: %d %q", code, body)
 	}
 }
+
+// A session keeps the client's headers, not the transport's, in one
+// allocation sized to them; a bare websocket handshake keeps none.
+func TestKeptHeader(t *testing.T) {
+	t.Parallel()
+	if got := keptHeader(http.Header{"Upgrade": {"websocket"}, "Sec-Websocket-Key": {"x"}}); got != nil {
+		t.Errorf("a bare handshake kept %v, want nil", got)
+	}
+	h := http.Header{
+		"Connection": {"Upgrade"},
+		"Cookie":     {"a=1", "b=2"},
+		"Origin":     {"http://example.test"},
+		"X-Empty":    {},
+	}
+	got := keptHeader(h)
+	if len(got) != 3 || got.Get("Origin") != "http://example.test" || strings.Join(got["Cookie"], ";") != "a=1;b=2" || got["Connection"] != nil {
+		t.Fatalf("keptHeader = %v", got)
+	}
+	// The kept slices do not share spare capacity: appending to one
+	// must not overwrite another's values.
+	got["Cookie"] = append(got["Cookie"], "c=3")
+	if got.Get("Origin") != "http://example.test" {
+		t.Errorf("appending to Cookie changed Origin: %v", got)
+	}
+	if len(h["Cookie"]) != 2 {
+		t.Errorf("the request's header changed: %v", h)
+	}
+}
