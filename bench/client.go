@@ -27,6 +27,9 @@ type client struct {
 	err   error // why the connection ended, unless the run closed it
 	// em is what the client emits in an inbound or ack run, else nil.
 	em *emitter
+	// offset, in a storm run, keeps the offset the last event carried,
+	// which the client resumes from (see stormClient); else nil.
+	offset *[]byte
 }
 
 // packet kinds a client acts on.
@@ -79,6 +82,9 @@ func (c *client) event(p []byte, now int64, prefix []byte) {
 		return
 	}
 	c.frames++
+	if c.offset != nil {
+		keepOffset(c.offset, p)
+	}
 	c.last = now
 	c.hist.Record(time.Duration(now - ts))
 	if c.seq.observe(seq) {

@@ -36,6 +36,13 @@ const (
 	// answers each NATS request on Config.Subject with its own body: the
 	// round trip client -> NATS request -> reply -> ack.
 	ScenarioAck = "ack"
+	// ScenarioStorm measures a reconnect storm: every client on node A
+	// (Config.URL), with connection state recovery, while messages flow
+	// at Config.Rate; after Config.KillAfter the bench SIGKILLs node A
+	// (Config.PID) and every client resumes on node B
+	// (Config.FailoverURL) with its pid and offset. It reports how long
+	// the clients took to be recovered and what each lost or got twice.
+	ScenarioStorm = "storm"
 )
 
 // Config is one bench run. Zero fields take the default their comment
@@ -117,6 +124,18 @@ type Config struct {
 	// "newTaskAssigned", "notification" in a targeted run, or
 	// "taskAssigned" in an inbound or ack run.
 	Event string
+
+	// FailoverURL is node B of a storm run, where the clients resume once
+	// node A is killed, http://host:port.
+	FailoverURL string
+	// KillAfter is how long a storm run publishes before it kills node
+	// A. Zero means 2s.
+	KillAfter time.Duration
+	// ReconnectDelay is how long a storm run's client waits before it
+	// connects to node B, randomized by half either way and doubled
+	// after each failed attempt up to 5s: socket.io-client's
+	// reconnectionDelay. Zero means 1s, socket.io-client's default.
+	ReconnectDelay time.Duration
 
 	// Hold is how long an idle run (no Messages) keeps its clients
 	// connected before measuring the server's memory and closing them.
@@ -205,6 +224,12 @@ func (c *Config) setDefaults() {
 	if c.Hold == 0 {
 		c.Hold = 5 * time.Second
 	}
+	if c.KillAfter == 0 {
+		c.KillAfter = 2 * time.Second
+	}
+	if c.ReconnectDelay == 0 {
+		c.ReconnectDelay = time.Second
+	}
 	if c.Timeout == 0 {
 		c.Timeout = 2 * time.Minute
 	}
@@ -243,8 +268,10 @@ func (c Config) Validate() error {
 		if c.Rate != 0 {
 			bad("--scenario %s emits as fast as each client's --window allows: --rate must be 0", c.Scenario)
 		}
+	case ScenarioStorm:
+		c.validateStorm(bad)
 	default:
-		bad("--scenario %q: want broadcast, targeted, inbound or ack", c.Scenario)
+		bad("--scenario %q: want broadcast, targeted, inbound, ack or storm", c.Scenario)
 	}
 	positive := []struct {
 		flag string
@@ -268,7 +295,8 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
-	}{{"--duration", c.Duration}, {"--drain", c.Drain}, {"--hold", c.Hold}, {"--timeout", c.Timeout}} {
+	}{{"--duration", c.Duration}, {"--drain", c.Drain}, {"--hold", c.Hold}, {"--timeout", c.Timeout},
+		{"--kill-after", c.KillAfter}, {"--reconnect-delay", c.ReconnectDelay}} {
 		if d.v < 0 {
 			bad("%s %v: must not be negative", d.flag, d.v)
 		}

@@ -79,6 +79,23 @@
 // yet on NATS, or not yet acked); the events a client may send in one
 // round go out in one write. Websocket clients only.
 //
+// # Reconnect storm
+//
+// A run of [ScenarioStorm] measures what a crashed node costs with
+// socket.io's connection state recovery. Every client connects to node A
+// ([Config.URL]) and keeps, as socket.io-client 4.6+ does, the pid of its
+// CONNECT answer (40{"sid":...,"pid":...}) and the offset each event
+// carries as its last string argument. Messages flow at [Config.Rate];
+// after [Config.KillAfter] the bench SIGKILLs node A ([Config.PID]), and
+// each client, after a randomized [Config.ReconnectDelay], connects to
+// node B ([Config.FailoverURL]) with CONNECT auth {"pid":...,"offset":...}.
+// B recovered the session when its answer names the same pid; it then
+// owes the client every message published since the offset. The run
+// reports how long after the kill the clients were recovered and caught
+// up ([StormResult]), and per client what was lost or duplicated across
+// the kill. Each client reads on a goroutine of its own (no reactor),
+// since it reconnects.
+//
 // # Measures
 //
 // Each client tracks the sequence numbers it saw ([seqTracker]), so a run

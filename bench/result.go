@@ -71,6 +71,9 @@ type Result struct {
 	AckErrors int64  `json:"ack_errors,omitempty"`
 	AckError  string `json:"ack_error,omitempty"` // the first one
 
+	// A storm run's reconnect storm.
+	Storm *StormResult `json:"storm,omitempty"`
+
 	// The bench itself, while delivering (or connecting, for an idle run).
 	BenchCPU         time.Duration `json:"bench_cpu_ns"`
 	BenchCPUPerFrame float64       `json:"bench_cpu_per_frame_ns"`
@@ -80,6 +83,9 @@ type Result struct {
 func (r *Result) WriteText(w io.Writer) error {
 	if isInbound(r.Scenario) {
 		return r.writeInboundText(w)
+	}
+	if r.Storm != nil {
+		return r.writeStormText(w)
 	}
 	var b strings.Builder
 	idle := r.Published == 0 && r.Held > 0

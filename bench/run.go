@@ -94,6 +94,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
+	if cfg.Scenario == ScenarioStorm {
+		return runStorm(ctx, cfg)
+	}
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()

@@ -44,12 +44,24 @@ client (default 4), while the bench answers every NATS request on --subject with
 its own body: round trips/s, ack errors, latency, and the server's CPU per ack.
 The server must map --event to --subject (natsock: --inbound taskAssigned=tasks.inbound).
 
+--scenario storm measures a reconnect storm between two natsock nodes with
+connection state recovery (serve --recovery, one stream, one NATS): every client
+connects to node A (--url, whose process id is --pid) and keeps the pid of its
+CONNECT answer and the offset of every event; messages flow at --rate; after
+--kill-after the bench SIGKILLs node A, and each client, after socket.io-client's
+--reconnect-delay (randomized, doubling up to 5s), resumes on node B
+(--failover-url) with auth {pid, offset}. It reports how many clients node B
+recovered (same pid) and how long after the kill (p50, p99, all), when each held
+every message published before it resumed, what was published during the
+outage, and the messages each client lost or got twice.
+
 Examples:
   natsock bench --clients 1000 --messages 100000 --size 256
   natsock bench --transport polling --clients 200 --rate 500 --duration 30s
   natsock bench --messages 0 --clients 10000 --source-ips 4 --hold 10s --pid "$(pidof natsock)"
   natsock bench --scenario targeted --jwt-secret "$SECRET" --clients 500 --messages 20000 --json
-  natsock bench --scenario ack --event taskAssigned --subject tasks.inbound --clients 100 --window 4`,
+  natsock bench --scenario ack --event taskAssigned --subject tasks.inbound --clients 100 --window 4
+  natsock bench --scenario storm --url http://127.0.0.1:3001 --pid "$PID_A" --failover-url http://127.0.0.1:3002 --clients 10000 --rate 20 --messages 200`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "url", Value: "http://127.0.0.1:3000", EnvVars: env("BENCH_URL"), Usage: "socket.io server to measure"},
 			&cli.StringFlag{Name: "path", Value: "/socket.io/", EnvVars: env("BENCH_PATH"), Usage: "the server's socket.io path"},
@@ -59,7 +71,7 @@ Examples:
 			&cli.IntFlag{Name: "connect-concurrency", Value: 100, EnvVars: env("BENCH_CONNECT_CONCURRENCY"), Usage: "handshakes in flight while connecting"},
 			&cli.IntFlag{Name: "read-buffer", Value: 32 << 10, EnvVars: env("BENCH_READ_BUFFER"), Usage: "each client's read buffer, in bytes"},
 			&cli.DurationFlag{Name: "read-interval", Value: 200 * time.Microsecond, EnvVars: env("BENCH_READ_INTERVAL"), Usage: "websocket clients' reader sleeps this long between rounds of reads, so one read takes many frames (latency comes from kernel receive timestamps); negative: no sleep"},
-			&cli.StringFlag{Name: "scenario", Value: bench.ScenarioBroadcast, EnvVars: env("BENCH_SCENARIO"), Usage: "broadcast (every message to every client), targeted (each message to one client's user; needs --jwt-secret), inbound (every client emits --event; counts what reaches --subject on NATS) or ack (every client emits with acks; the bench answers each NATS request)"},
+			&cli.StringFlag{Name: "scenario", Value: bench.ScenarioBroadcast, EnvVars: env("BENCH_SCENARIO"), Usage: "broadcast (every message to every client), targeted (each message to one client's user; needs --jwt-secret), inbound (every client emits --event; counts what reaches --subject on NATS), ack (every client emits with acks; the bench answers each NATS request) or storm (node A, --pid, is SIGKILLed and the clients resume on --failover-url)"},
 			&cli.StringFlag{Name: "jwt-secret", EnvVars: env("BENCH_JWT_SECRET"), Usage: "HS256 secret: each client presents a JWT whose sub is its user id (client i is user i+1) in its CONNECT auth {token}"},
 			&cli.IntFlag{Name: "messages", Aliases: []string{"m"}, Value: 10000, EnvVars: env("BENCH_MESSAGES"), Usage: "messages to publish; 0 only connects and holds the clients"},
 			&cli.IntFlag{Name: "size", Value: 128, EnvVars: env("BENCH_SIZE"), Usage: "message size in bytes, padding included"},
@@ -71,7 +83,10 @@ Examples:
 			&cli.StringFlag{Name: "subject", EnvVars: env("BENCH_SUBJECT"), Usage: "subject to publish to; targeted: the prefix of --subject.<user> (default: tasks.assigned; targeted: notify.user)"},
 			&cli.StringFlag{Name: "event", EnvVars: env("BENCH_EVENT"), Usage: "event the server emits for --subject (default: newTaskAssigned; targeted: notification)"},
 			&cli.DurationFlag{Name: "hold", Value: 5 * time.Second, EnvVars: env("BENCH_HOLD"), Usage: "with --messages 0, how long to hold the clients before measuring"},
-			&cli.IntFlag{Name: "pid", EnvVars: env("BENCH_PID"), Usage: "the server's process id: report its memory per connection and CPU per frame"},
+			&cli.IntFlag{Name: "pid", EnvVars: env("BENCH_PID"), Usage: "the server's process id: report its memory per connection and CPU per frame; storm: node A, which the bench SIGKILLs"},
+			&cli.StringFlag{Name: "failover-url", EnvVars: env("BENCH_FAILOVER_URL"), Usage: "storm: node B, where the clients resume once node A is killed"},
+			&cli.DurationFlag{Name: "kill-after", Value: 2 * time.Second, EnvVars: env("BENCH_KILL_AFTER"), Usage: "storm: how long to publish before killing node A"},
+			&cli.DurationFlag{Name: "reconnect-delay", Value: time.Second, EnvVars: env("BENCH_RECONNECT_DELAY"), Usage: "storm: socket.io-client's reconnectionDelay: each client waits this long, randomized by half either way, before resuming on node B"},
 			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Minute, EnvVars: env("BENCH_TIMEOUT"), Usage: "bound on the whole run"},
 			&cli.BoolFlag{Name: "json", EnvVars: env("BENCH_JSON"), Usage: "print the result as one JSON object"},
 			&cli.BoolFlag{Name: "no-progress", EnvVars: env("BENCH_NO_PROGRESS"), Usage: "no progress bar, even on a terminal"},
@@ -106,6 +121,9 @@ Examples:
 				Event:              c.String("event"),
 				Hold:               c.Duration("hold"),
 				PID:                c.Int("pid"),
+				FailoverURL:        c.String("failover-url"),
+				KillAfter:          c.Duration("kill-after"),
+				ReconnectDelay:     c.Duration("reconnect-delay"),
 				Timeout:            c.Duration("timeout"),
 			}
 			if err := cfg.Validate(); err != nil {
