@@ -126,6 +126,17 @@ func (s *Session) Send(m *Message) error {
 	return s.queueBounded(m)
 }
 
+// Queued returns how many messages, and how many of their bytes, wait in
+// the session's outbound queue (or are being written): what Send counts
+// against MaxQueueMessages and MaxQueueBytes. A layer above that sends a
+// long run of messages to one session (a replay) reads it to pace itself
+// rather than meet the SlowPolicy.
+func (s *Session) Queued() (messages, bytes int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue), s.queuedBytes
+}
+
 // queueBounded queues m within the queue bound, or applies the SlowPolicy:
 // SlowDisconnect closes the session; SlowDropOldest drops the oldest
 // messages (never a control packet) until m fits, or m itself when they

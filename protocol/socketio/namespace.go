@@ -143,6 +143,12 @@ func (n *Namespace) Emit(event string, d Data) int {
 	return Broadcast{ns: n}.Emit(event, d)
 }
 
+// EmitOffset sends an event with its offset to every socket of the
+// namespace; see Broadcast.EmitOffset.
+func (n *Namespace) EmitOffset(event string, d Data, seq uint64) int {
+	return Broadcast{ns: n}.EmitOffset(event, d, seq)
+}
+
 // To starts a broadcast to the sockets in any of rooms.
 func (n *Namespace) To(rooms ...string) Broadcast {
 	return Broadcast{ns: n}.To(rooms...)
@@ -183,17 +189,45 @@ func (b Broadcast) Emit(event string, d Data) int {
 	if sio.IsReserved(event) {
 		return 0
 	}
-	n := b.ns
-	m := encode(packetSpec{typ: sio.Event, namespace: n.name, id: sio.NoID, event: event, hasEvent: true}, d)
-	return b.send(m)
+	return b.send(encodeEvent(b.ns.name, event, d, 0, false), 0, false)
 }
 
-func (b Broadcast) send(m *engine.Message) int {
+// EmitOffset is Emit for an event that has a place in a recoverable
+// source (see Recovery): seq is its offset there, a sequence that grows
+// strictly along the source (natsock's bridge uses the JetStream stream
+// sequence); offsets start at 1. With Config.Recovery set, the event
+// carries seq as its last argument, a decimal string, which the client
+// keeps to resume from; a socket whose missed events are being replayed
+// gets it after them, once. Without Recovery it is Emit: seq goes nowhere.
+//
+// The packet is still encoded once for every recipient. Call EmitOffset in
+// seq order (from one goroutine per source): each socket gets its events
+// in the order of the calls.
+func (b Broadcast) EmitOffset(event string, d Data, seq uint64) int {
+	if sio.IsReserved(event) {
+		return 0
+	}
+	offset := b.ns.srv.cfg.Recovery != nil
+	return b.send(encodeEvent(b.ns.name, event, d, seq, offset), seq, offset)
+}
+
+// send queues m to the selected sockets; with offset, m carries seq, and
+// a socket whose replay runs holds it back.
+func (b Broadcast) send(m *engine.Message, seq uint64, offset bool) int {
 	n := b.ns
 	sent := 0
 	deliver := func(s *Socket) {
 		if len(b.except) > 0 && s.inAny(b.except) {
 			return
+		}
+		if offset && s.resuming.Load() {
+			switch s.hold(m, seq) {
+			case held:
+				sent++
+				return
+			case overflowed:
+				return
+			}
 		}
 		if s.conn.sess.Send(m) == nil {
 			sent++

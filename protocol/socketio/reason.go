@@ -32,6 +32,15 @@ const (
 	// ReasonAttachmentTimeout closes a session whose binary packet's
 	// attachments did not all arrive within Config.AttachmentTimeout.
 	ReasonAttachmentTimeout Reason = "attachment timeout"
+	// ReasonReplayOverflow closes the session of a resuming socket that
+	// would hold more than Config.RecoveryHold live events during its
+	// replay, or as many client events waiting for its OnConnect. The
+	// client reconnects and resumes from the last offset it got.
+	ReasonReplayOverflow Reason = "replay overflow"
+	// ReasonReplayFailed closes the session of a resuming socket whose
+	// replay (Recovery's ReplayFunc) failed. The client reconnects and
+	// resumes from the last offset it got.
+	ReasonReplayFailed Reason = "replay failed"
 )
 
 // ConnectError refuses a namespace connection. A Middleware returns it to

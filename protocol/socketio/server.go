@@ -57,6 +57,18 @@ type Config struct {
 	// PingTimeout (the window in which a live client answers a ping;
 	// socket.io has no such bound).
 	AttachmentTimeout time.Duration
+	// Recovery turns on socket.io's connection state recovery: pids in
+	// CONNECT answers, offsets on events sent with Broadcast.EmitOffset,
+	// and resumes with replay (see Recovery). Nil means off: nothing of it
+	// appears on the wire.
+	Recovery Recovery
+	// RecoveryHold bounds, for one socket being resumed, the live events
+	// held while its missed ones are replayed, and the client's events
+	// waiting for its OnConnect; past either, the session is closed with
+	// ReasonReplayOverflow (the client reconnects and resumes again from
+	// the last offset it got, rather than lose events). Zero means
+	// DefaultRecoveryHold (4096).
+	RecoveryHold int
 	// Logger receives the server's logs. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -74,6 +86,12 @@ type Server struct {
 	// observers is replaced whole under mu (copy on write) and read
 	// without it.
 	observers atomic.Pointer[[]Observer]
+
+	// The resume goroutines: counted in replays while replaysOpen (both
+	// under replaysMu), so that Close can wait for them.
+	replaysMu   sync.Mutex
+	replaysOpen bool
+	replays     sync.WaitGroup
 }
 
 // ErrConfig is wrapped by every configuration error of this package.
@@ -90,6 +108,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxAttachmentBytes < 0 {
 		errs = append(errs, fmt.Errorf("%w: MaxAttachmentBytes must not be negative", ErrConfig))
+	}
+	if c.RecoveryHold < 0 {
+		errs = append(errs, fmt.Errorf("%w: RecoveryHold must not be negative", ErrConfig))
 	}
 	if c.AttachmentTimeout < 0 {
 		errs = append(errs, fmt.Errorf("%w: AttachmentTimeout must not be negative", ErrConfig))
@@ -111,13 +132,16 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.MaxAttachments == 0 {
 		cfg.MaxAttachments = DefaultMaxAttachments
 	}
+	if cfg.RecoveryHold == 0 {
+		cfg.RecoveryHold = DefaultRecoveryHold
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Engine.Logger == nil {
 		cfg.Engine.Logger = cfg.Logger
 	}
-	srv := &Server{cfg: cfg, nsps: make(map[string]*Namespace)}
+	srv := &Server{cfg: cfg, nsps: make(map[string]*Namespace), replaysOpen: true}
 	eng, err := engine.NewServer(cfg.Engine, handler{srv})
 	if err != nil {
 		return nil, err
@@ -170,9 +194,40 @@ func (srv *Server) namespace(name string) *Namespace {
 
 // Close disconnects every client (reason "server shutting down"), letting
 // each write what it has queued, and waits until ctx ends for the server's
-// goroutines. Clients see their transport close and reconnect, possibly to
-// another node. Safe to call twice.
-func (srv *Server) Close(ctx context.Context) error { return srv.eng.Close(ctx) }
+// goroutines (replays of resumed sockets included: their contexts end as
+// their sockets leave). Clients see their transport close and reconnect,
+// possibly to another node. Safe to call twice.
+func (srv *Server) Close(ctx context.Context) error {
+	err := srv.eng.Close(ctx)
+	srv.replaysMu.Lock()
+	srv.replaysOpen = false
+	srv.replaysMu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		srv.replays.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		if err == nil {
+			err = fmt.Errorf("socketio: replays still running: %w", ctx.Err())
+		}
+	}
+	return err
+}
+
+// startReplay counts a resume goroutine about to start, unless the server
+// is closing.
+func (srv *Server) startReplay() bool {
+	srv.replaysMu.Lock()
+	defer srv.replaysMu.Unlock()
+	if !srv.replaysOpen {
+		return false
+	}
+	srv.replays.Add(1)
+	return true
+}
 
 // conn is one Engine.IO session seen from Socket.IO: its sockets (one per
 // namespace) and the reassembly of binary packets.
@@ -312,7 +367,7 @@ func (h handler) OnClose(sess *engine.Session, reason engine.Reason) {
 	h.srv.eng.Wheel().Stop(&c.connTimer)
 	h.srv.eng.Wheel().Stop(&c.partialTimer)
 	for _, s := range socks {
-		if s.teardown(Reason(reason)) {
+		if left, hooks := s.teardown(Reason(reason), true); left && hooks {
 			s.ns.notifyDisconnect(s, Reason(reason))
 		}
 	}
@@ -374,7 +429,7 @@ func (c *conn) dispatch(p sio.Packet, attachments [][]byte) {
 		ev := &Event{Name: name, socket: s, ackID: p.ID}
 		ev.Args = rawArgs(p.Elems[1:])
 		ev.Attachments = attachments
-		s.ns.dispatch(s, ev)
+		s.receive(ev)
 	case sio.Ack, sio.BinaryAck:
 		s := c.socket(ns)
 		if s == nil {
@@ -427,7 +482,7 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 	ns.mu.RUnlock()
 	for _, mw := range mws {
 		if err := mw(s); err != nil {
-			s.teardown("") // drops the rooms it joined
+			s.teardown("", false) // drops the rooms it joined
 			var ce *ConnectError
 			if !errors.As(err, &ce) {
 				ce = &ConnectError{Message: err.Error()}
@@ -436,20 +491,18 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 			return
 		}
 	}
+	pid, resumed := c.recover(s, auth)
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		s.teardown("")
+		s.teardown("", false)
+		resumed.abandon(c.srv)
 		return
 	}
 	c.sockets = append(c.sockets, s)
 	c.joined = true
 	c.mu.Unlock()
 	c.srv.eng.Wheel().Stop(&c.connTimer)
-	var payload []byte
-	if !v3 {
-		payload = append(append([]byte(`{"sid":`), sio.AppendQuote(nil, s.id)...), '}')
-	}
 	ns.mu.Lock()
 	s.mu.Lock()
 	if s.state != stateJoining {
@@ -457,7 +510,23 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 		s.mu.Unlock()
 		ns.mu.Unlock()
 		c.forget(s)
+		resumed.abandon(c.srv)
 		return
+	}
+	var (
+		ctx context.Context
+		rs  *resumeState
+	)
+	if resumed != nil {
+		if id := resumed.r.ID; id != "" && ns.sockets[id] == nil {
+			s.id = id
+		}
+		s.recovered = true
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(context.Background())
+		rs = &resumeState{cancel: cancel, holding: true, done: make(chan struct{}), last: resumed.req.Offset}
+		s.rs = rs
+		s.resuming.Store(true)
 	}
 	s.state = stateConnected
 	for r := range s.rooms { // joined by the middlewares
@@ -465,6 +534,14 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 	}
 	s.mu.Unlock()
 	ns.sockets[s.id] = s
+	var payload []byte
+	if !v3 {
+		payload = sio.AppendQuote([]byte(`{"sid":`), s.id)
+		if pid != "" {
+			payload = sio.AppendQuote(append(payload, `,"pid":`...), pid)
+		}
+		payload = append(payload, '}')
+	}
 	// Queued under the namespace's lock, which a broadcast holds while it
 	// queues: the CONNECT answer comes before any broadcast to the socket.
 	_ = c.sess.Send(encodeControl(sio.Connect, name, payload))
@@ -473,9 +550,60 @@ func (c *conn) connect(name string, auth json.RawMessage) {
 	}
 	onConnect := ns.onConnect
 	ns.mu.Unlock()
+	if resumed != nil {
+		// The replay, then OnConnect, run on their own goroutine: the
+		// connection's other namespaces are not kept waiting.
+		go s.resume(ctx, rs, resumed.r.Replay)
+		return
+	}
 	if onConnect != nil {
 		onConnect(s)
 	}
+}
+
+// resumeDecision is an accepted resume, its goroutine already counted.
+type resumeDecision struct {
+	req ResumeRequest
+	r   Resumption
+}
+
+// abandon uncounts the goroutine of a resume that will not run.
+func (d *resumeDecision) abandon(srv *Server) {
+	if d != nil {
+		srv.replays.Done()
+	}
+}
+
+// recover returns the pid for s's CONNECT answer ("" when recovery is off
+// or no pid could be had) and, when s resumes a session, the decision.
+func (c *conn) recover(s *Socket, auth json.RawMessage) (string, *resumeDecision) {
+	rec := c.srv.cfg.Recovery
+	if rec == nil || c.sess.Protocol() == 3 {
+		return "", nil // socket.io v2 clients know nothing of recovery
+	}
+	log := c.srv.cfg.Logger
+	req, ok, err := parseResume(auth)
+	if err != nil {
+		log.Debug("resume refused: unusable recovery fields in the CONNECT auth", "sid", c.sess.ID(),
+			"namespace", s.ns.name, "remote", c.sess.Handshake().RemoteAddr, "err", err)
+	}
+	if ok {
+		r, err := rec.Resume(s, req)
+		switch {
+		case err != nil:
+			log.Debug("resume refused", "sid", c.sess.ID(), "namespace", s.ns.name,
+				"remote", c.sess.Handshake().RemoteAddr, "err", err)
+		case c.srv.startReplay():
+			return req.PID, &resumeDecision{req: req, r: r}
+		}
+	}
+	pid, err := rec.NewPID(s)
+	if err != nil {
+		log.Warn("no recovery pid for a socket: it connects without one and cannot resume", "sid", c.sess.ID(),
+			"namespace", s.ns.name, "remote", c.sess.Handshake().RemoteAddr, "err", err)
+		return "", nil
+	}
+	return pid, nil
 }
 
 // refuse answers a CONNECT with CONNECT_ERROR.
@@ -496,13 +624,16 @@ func (c *conn) refuse(name string, ce *ConnectError) {
 // detaches the socket at the same time).
 func (c *conn) detach(s *Socket, reason Reason, tell bool) {
 	c.forget(s)
-	if !s.teardown(reason) {
+	left, hooks := s.teardown(reason, false)
+	if !left {
 		return
 	}
 	if tell {
 		_ = c.sess.Send(encodeControl(sio.Disconnect, s.ns.name, nil))
 	}
-	s.ns.notifyDisconnect(s, reason)
+	if hooks {
+		s.ns.notifyDisconnect(s, reason)
+	}
 }
 
 // forget takes s out of the connection's sockets.

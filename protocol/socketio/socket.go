@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/natsock/natsock/protocol/engine"
@@ -19,12 +20,19 @@ type Socket struct {
 	conn *conn
 	auth json.RawMessage
 
+	// recovered is set before the socket connects, and fixed from then.
+	recovered bool
+	// resuming is true while rs is set: a fast check for the paths that
+	// must look at rs (broadcasts with offsets, client events).
+	resuming atomic.Bool
+
 	mu      sync.Mutex
 	state   socketState
 	rooms   map[string]struct{} // nil until the first Join
 	acks    map[int64]*pendingAck
 	nextAck int64
 	data    any
+	rs      *resumeState // while a resumed socket's replay and OnConnect run
 }
 
 // socketState is where a socket is in its life; it changes under the
@@ -279,23 +287,44 @@ func (s *Socket) leave() { s.conn.detach(s, ReasonServerNamespaceDisconnect, tru
 
 // teardown takes the socket out of its namespace: the OnDisconnecting
 // hook first (rooms still known), then its rooms, then its pending
-// acknowledgements fail. It reports false if the socket was not connected
-// (gone already, or still joining: then it never will be).
-func (s *Socket) teardown(reason Reason) bool {
+// acknowledgements fail. It reports left=false if the socket was not
+// connected (gone already, or still joining: then it never will be), and
+// hooks=false for a resumed socket that leaves before its OnConnect ran:
+// then neither OnDisconnecting ran nor may OnDisconnect.
+//
+// With await, the caller is none of the socket's hooks or handlers (it is
+// the connection's close): a resumed socket whose OnConnect, or the client
+// events that waited for it, still run on the resume goroutine is left
+// once they are done, as OnClose waits for the read goroutine's handlers.
+func (s *Socket) teardown(reason Reason, await bool) (left, hooks bool) {
 	s.mu.Lock()
+	for await && s.state == stateConnected && s.rs != nil && s.rs.announced {
+		done := s.rs.done
+		s.mu.Unlock()
+		<-done
+		s.mu.Lock()
+	}
 	switch s.state {
 	case stateConnected:
 		s.state = stateLeaving
+		hooks = true
+		if rs := s.rs; rs != nil {
+			hooks = rs.announced
+			rs.cancel()
+			rs.holding, rs.held, rs.inbound = false, nil, nil
+		}
 	case stateJoining:
 		s.state, s.rooms = stateGone, nil
 		s.mu.Unlock()
-		return false
+		return false, false
 	default:
 		s.mu.Unlock()
-		return false
+		return false, false
 	}
 	s.mu.Unlock()
-	s.ns.notifyDisconnecting(s, reason)
+	if hooks {
+		s.ns.notifyDisconnecting(s, reason)
+	}
 
 	s.ns.mu.Lock()
 	s.mu.Lock()
@@ -319,5 +348,5 @@ func (s *Socket) teardown(reason Reason) bool {
 		wheel.Stop(&pa.timer)
 		go pa.cb(Data{}, ErrDisconnected)
 	}
-	return true
+	return true, hooks
 }
