@@ -1,0 +1,571 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/natsock/natsock/protocol/engine"
+	"github.com/natsock/natsock/protocol/internal/ids"
+	"github.com/natsock/natsock/protocol/sio"
+	"github.com/natsock/natsock/protocol/socketio"
+)
+
+// The features the Admin UI reads from the config event, as
+// @socket.io/admin-ui names them.
+const (
+	featureEmit        = "EMIT"
+	featureJoin        = "JOIN"
+	featureLeave       = "LEAVE"
+	featureDisconnect  = "DISCONNECT"
+	featureMJoin       = "MJOIN"
+	featureMLeave      = "MLEAVE"
+	featureMDisconnect = "MDISCONNECT"
+	featureAllEvents   = "ALL_EVENTS"
+)
+
+// queueSize bounds the updates waiting for the admin goroutine. Past it
+// updates are dropped and the watchers get the whole socket list again at
+// the next stats tick.
+const queueSize = 4096
+
+// ErrNamespaceTaken is returned by New when the admin namespace already
+// exists: the application serves it, so the Admin UI may not.
+var ErrNamespaceTaken = errors.New("admin: the namespace is already served by the application")
+
+// Admin is the server side of the socket.io Admin UI on one socketio.Server.
+// Create it with New; Close stops it.
+type Admin struct {
+	cfg      Config
+	srv      *socketio.Server
+	ns       *socketio.Namespace
+	log      *slog.Logger
+	guard    *guard
+	started  time.Time
+	features []string
+	pid      int
+	hostname string
+
+	watchers atomic.Int64 // admin sockets connected
+	closed   atomic.Bool
+	resync   atomic.Bool // an update was dropped: send every watcher the list again
+	queue    chan update
+
+	// The admin goroutine runs while a watcher is connected.
+	runMu sync.Mutex
+	stop  chan struct{} // nil while it does not run
+	done  chan struct{}
+
+	limitLogged atomic.Int64 // unix nanoseconds the global login limit was last logged
+
+	mu      sync.Mutex
+	clients map[*engine.Handshake]*clientRef // a connection's sockets share its Handshake
+	rooms   map[*socketio.Socket][]string    // each socket's rooms, for room_left at its disconnect
+	polling map[*socketio.Socket]struct{}    // reported to the watchers as "polling"
+}
+
+// clientRef names one connection for the UI, which groups sockets by it.
+type clientRef struct {
+	id      string
+	sockets int
+}
+
+// update is one event for every watcher, made on the goroutine of the
+// change and emitted by the admin goroutine.
+type update struct {
+	event   string
+	data    socketio.Data
+	polling *socketio.Socket // reported as polling: watch for its upgrade
+}
+
+// New serves the Admin UI on srv, in the namespace cfg.Namespace, which it
+// creates: the application must not have created it. While a UI is
+// connected, one goroutine sends it what changes.
+func New(srv *socketio.Server, cfg Config) (*Admin, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	if srv.Lookup(cfg.Namespace) != nil {
+		return nil, fmt.Errorf("%w: %s", ErrNamespaceTaken, cfg.Namespace)
+	}
+	a := &Admin{
+		cfg:     cfg,
+		srv:     srv,
+		log:     cfg.Logger.With("component", "admin-ui"),
+		guard:   newGuard(&cfg, time.Now),
+		started: time.Now(),
+		pid:     os.Getpid(),
+		queue:   make(chan update, queueSize),
+		clients: make(map[*engine.Handshake]*clientRef),
+		rooms:   make(map[*socketio.Socket][]string),
+		polling: make(map[*socketio.Socket]struct{}),
+	}
+	a.hostname, _ = os.Hostname()
+	if cfg.ReadOnly {
+		a.features = []string{featureAllEvents}
+	} else {
+		a.features = []string{featureEmit, featureJoin, featureLeave, featureDisconnect,
+			featureMJoin, featureMLeave, featureMDisconnect, featureAllEvents}
+	}
+	srv.Observe(observer{a})
+	a.ns = srv.Of(cfg.Namespace)
+	a.ns.Use(a.authenticate)
+	a.ns.OnConnect(a.watcherConnected)
+	a.ns.OnDisconnect(a.watcherDisconnected)
+	if !cfg.ReadOnly {
+		for _, name := range []string{cmdEmit, cmdJoin, cmdLeave, cmdDisconnect} {
+			a.ns.On(name, a.onCommand)
+		}
+	}
+	return a, nil
+}
+
+// Close stops the admin goroutine, if a UI is connected, and any later
+// one: connected UIs stay connected, but are sent nothing more. The
+// namespace stays (socketio has no way to remove one); its sockets go when
+// the server closes, which stops the goroutine too. Safe to call twice.
+func (a *Admin) Close() {
+	a.runMu.Lock()
+	a.closed.Store(true)
+	stop, done := a.stop, a.done
+	a.stop = nil
+	a.runMu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+}
+
+// Namespace returns the admin namespace.
+func (a *Admin) Namespace() *socketio.Namespace { return a.ns }
+
+// loginSession is an admin socket's Data after a password login: the
+// session id the UI is sent once it has connected.
+type loginSession string
+
+// authenticate is the admin namespace's middleware: a session id from an
+// earlier login, or the username and password.
+func (a *Admin) authenticate(s *socketio.Socket) error {
+	remote := s.Handshake().RemoteAddr
+	v, session := a.guard.check(remote, parseCredentials(s.Auth()))
+	switch v {
+	case admitSession:
+		a.log.Info("admin UI connected with a session", "remote", remote, "sid", s.ID())
+		return nil
+	case admitLogin:
+		a.log.Info("admin UI logged in", "remote", remote, "sid", s.ID())
+		s.SetData(loginSession(session))
+		return nil
+	case refuseMissing:
+		a.log.Debug("admin UI refused: no credentials, or an unknown session", "remote", remote)
+		return &socketio.ConnectError{Message: MessageInvalidCredentials}
+	case refuseLimited:
+		a.logLimited(remote)
+		return &socketio.ConnectError{Message: MessageTooManyAttempts}
+	default:
+		a.log.Warn("admin UI login refused: wrong username or password", "remote", remote)
+		return &socketio.ConnectError{Message: MessageInvalidCredentials}
+	}
+}
+
+// logLimited logs a login refused by the limits: at Warn at most once a
+// FailureWindow, at Debug otherwise.
+func (a *Admin) logLimited(remote string) {
+	now := time.Now().UnixNano()
+	last := a.limitLogged.Load()
+	if now-last >= int64(a.cfg.FailureWindow) && a.limitLogged.CompareAndSwap(last, now) {
+		a.log.Warn("admin UI login refused unchecked: too many failed logins (from this address, or in all); logged once a window",
+			"remote", remote, "max_failures", a.cfg.MaxFailures, "window", a.cfg.FailureWindow, "login_rate", a.cfg.LoginRate)
+		return
+	}
+	a.log.Debug("admin UI login refused unchecked: too many failed logins", "remote", remote)
+}
+
+// watcherConnected greets an admin socket: its session id after a login,
+// the features, every socket, and the server's stats.
+func (a *Admin) watcherConnected(s *socketio.Socket) {
+	a.runMu.Lock()
+	if a.watchers.Add(1) == 1 && !a.closed.Load() {
+		a.stop, a.done = make(chan struct{}), make(chan struct{})
+		go a.run(a.stop, a.done)
+	}
+	a.runMu.Unlock()
+	if id, ok := s.Data().(loginSession); ok {
+		_ = s.Emit("session", mustArgs(string(id)))
+	}
+	_ = s.Emit("config", mustArgs(map[string][]string{"supportedFeatures": a.features}))
+	list := a.snapshot()
+	if err := s.Emit("all_sockets", list); err != nil {
+		a.log.Warn("admin UI: could not send the socket list; raise the queue bound (max_queue_bytes) to watch this many sockets",
+			"remote", s.Handshake().RemoteAddr, "bytes", len(list.Args[0]), "err", err)
+	}
+	_ = s.Emit("server_stats", a.stats())
+}
+
+func (a *Admin) watcherDisconnected(s *socketio.Socket, reason socketio.Reason) {
+	a.runMu.Lock()
+	var stop, done chan struct{}
+	if a.watchers.Add(-1) == 0 && a.stop != nil {
+		stop, done = a.stop, a.done
+		a.stop = nil
+	}
+	a.runMu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+}
+
+// run is the admin goroutine: it emits the updates the observer queues,
+// and every StatsInterval the server's stats and any transport upgrades.
+// When stopped it drops what is left in the queue, which a later UI's
+// all_sockets supersedes.
+func (a *Admin) run(stop, done chan struct{}) {
+	defer close(done)
+	tick := time.NewTicker(a.cfg.StatsInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			for {
+				select {
+				case <-a.queue:
+				default:
+					return
+				}
+			}
+		case u := <-a.queue:
+			if a.watchers.Load() == 0 {
+				continue
+			}
+			a.ns.Emit(u.event, u.data)
+			if u.polling != nil {
+				a.mu.Lock()
+				a.polling[u.polling] = struct{}{}
+				a.mu.Unlock()
+			}
+		case <-tick.C:
+			if a.watchers.Load() == 0 {
+				continue
+			}
+			if a.resync.CompareAndSwap(true, false) {
+				a.ns.Emit("all_sockets", a.snapshot())
+			}
+			a.emitUpgrades()
+			a.ns.Emit("server_stats", a.stats())
+		}
+	}
+}
+
+// emitUpgrades tells the watchers of the sockets reported as polling that
+// have upgraded to websocket since.
+func (a *Admin) emitUpgrades() {
+	a.mu.Lock()
+	var list []*socketio.Socket
+	for s := range a.polling {
+		list = append(list, s)
+	}
+	a.mu.Unlock()
+	for _, s := range list {
+		if t := s.Transport(); t != "polling" {
+			a.mu.Lock()
+			delete(a.polling, s)
+			a.mu.Unlock()
+			a.ns.Emit("socket_updated", mustArgs(map[string]string{
+				"id": s.ID(), "nsp": s.Namespace().Name(), "transport": t,
+			}))
+		}
+	}
+}
+
+// snapshot is the all_sockets event's argument: every connected socket of
+// every namespace.
+func (a *Admin) snapshot() socketio.Data {
+	var list []socketInfo
+	for _, ns := range a.srv.Namespaces() {
+		for _, s := range ns.Sockets() {
+			info := a.describe(s, s.Rooms())
+			list = append(list, info)
+			if info.Transport == "polling" {
+				a.mu.Lock()
+				a.polling[s] = struct{}{}
+				a.mu.Unlock()
+			}
+		}
+	}
+	if list == nil {
+		list = []socketInfo{}
+	}
+	return mustArgs(list)
+}
+
+// serverStats is the server_stats event's argument. It has no
+// aggregatedEvents (nor pollingClientsCount): natsock does not advertise
+// AGGREGATED_EVENTS, whose packet and byte counts its engine does not keep.
+type serverStats struct {
+	ServerID     string       `json:"serverId"`
+	Hostname     string       `json:"hostname"`
+	PID          int          `json:"pid"`
+	Uptime       float64      `json:"uptime"` // seconds
+	ClientsCount int          `json:"clientsCount"`
+	Namespaces   []namespaces `json:"namespaces"`
+}
+
+type namespaces struct {
+	Name         string `json:"name"`
+	SocketsCount int    `json:"socketsCount"`
+}
+
+func (a *Admin) stats() socketio.Data {
+	st := serverStats{
+		ServerID:     a.cfg.ServerID,
+		Hostname:     a.hostname,
+		PID:          a.pid,
+		Uptime:       time.Since(a.started).Seconds(),
+		ClientsCount: a.srv.Engine().Count(),
+		Namespaces:   []namespaces{},
+	}
+	for _, ns := range a.srv.Namespaces() {
+		st.Namespaces = append(st.Namespaces, namespaces{Name: ns.Name(), SocketsCount: ns.Len()})
+	}
+	return mustArgs(st)
+}
+
+// describe is a socket as the UI lists it, with rooms as given.
+func (a *Admin) describe(s *socketio.Socket, rooms []string) socketInfo {
+	slices.Sort(rooms)
+	return socketInfo{
+		ID:        s.ID(),
+		ClientID:  a.clientID(s),
+		Transport: s.Transport(),
+		NSP:       s.Namespace().Name(),
+		Handshake: describeHandshake(s.Handshake(), a.cfg.RedactQuery),
+		Rooms:     append([]string{s.ID()}, rooms...),
+	}
+}
+
+// clientID names the socket's connection.
+func (a *Admin) clientID(s *socketio.Socket) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c := a.clients[s.Handshake()]; c != nil {
+		return c.id
+	}
+	return ""
+}
+
+// timestamp is the UI's form of an event's time (a JavaScript Date, as
+// JSON).
+func timestamp() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// enqueue hands an update to the admin goroutine without blocking; when
+// the queue is full the update is dropped and the watchers get the whole
+// list again at the next tick.
+func (a *Admin) enqueue(u update) {
+	select {
+	case a.queue <- u:
+	default:
+		a.resync.Store(true)
+	}
+}
+
+// mustArgs builds event arguments from values encoding/json always
+// encodes.
+func mustArgs(values ...any) socketio.Data {
+	d, err := socketio.Args(values...)
+	if err != nil {
+		panic("admin: " + err.Error())
+	}
+	return d
+}
+
+// onCommand runs one command the Admin UI sent.
+func (a *Admin) onCommand(s *socketio.Socket, ev *socketio.Event) {
+	remote := s.Handshake().RemoteAddr
+	c, err := parseCommand(ev.Name, ev.Args)
+	if err != nil {
+		a.log.Warn("admin UI: ignored a malformed command", "remote", remote, "err", err)
+		return
+	}
+	ns := a.srv.Lookup(c.NSP)
+	if ns == nil {
+		a.log.Warn("admin UI: ignored a command for a namespace that does not exist", "remote", remote,
+			"command", c.Name, "nsp", c.NSP)
+		return
+	}
+	if c.Name == cmdEmit {
+		d := socketio.Data{Args: c.Args, Attachments: ev.Attachments}
+		if sio.IsReserved(c.Event) {
+			a.log.Warn("admin UI: ignored an emit of an event name socket.io reserves", "remote", remote, "event", c.Event)
+			return
+		}
+		var n int
+		if c.Filter == "" {
+			n = ns.Emit(c.Event, d)
+		} else {
+			n = ns.To(c.Filter).Emit(c.Event, d)
+		}
+		a.log.Info("admin UI: emit", "remote", remote, "nsp", c.NSP, "filter", c.Filter, "event", c.Event, "sockets", n)
+		return
+	}
+	targets := selectSockets(ns, c.Filter)
+	for _, t := range targets {
+		switch c.Name {
+		case cmdJoin:
+			t.Join(c.Room)
+		case cmdLeave:
+			t.Leave(c.Room)
+		case cmdDisconnect:
+			t.Disconnect(c.Close)
+		}
+	}
+	a.log.Info("admin UI: "+c.Name, "remote", remote, "nsp", c.NSP, "filter", c.Filter, "room", c.Room,
+		"close", c.Close, "sockets", len(targets))
+}
+
+// selectSockets returns ns's sockets in the room filter (a socket's id
+// being a room of its own), or all of them when filter is empty.
+func selectSockets(ns *socketio.Namespace, filter string) []*socketio.Socket {
+	all := ns.Sockets()
+	if filter == "" {
+		return all
+	}
+	var out []*socketio.Socket
+	for _, s := range all {
+		if s.ID() == filter || slices.Contains(s.Rooms(), filter) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// observer keeps the watchers current. socketio calls it under the
+// namespace's lock, on the goroutine making the change: it only reads the
+// socket and queues, and never calls into a namespace.
+type observer struct{ a *Admin }
+
+var _ socketio.Observer = observer{}
+
+func (o observer) Connected(s *socketio.Socket) {
+	a := o.a
+	rooms := s.Rooms()
+	a.mu.Lock()
+	hs := s.Handshake()
+	c := a.clients[hs]
+	if c == nil {
+		c = &clientRef{id: newClientID()}
+		a.clients[hs] = c
+	}
+	c.sockets++
+	if len(rooms) > 0 {
+		a.rooms[s] = slices.Clone(rooms)
+	}
+	a.mu.Unlock()
+	if a.watchers.Load() == 0 || a.closed.Load() {
+		return
+	}
+	info := a.describe(s, rooms)
+	u := update{event: "socket_connected", data: mustArgs(info, timestamp())}
+	if info.Transport == "polling" {
+		u.polling = s
+	}
+	a.enqueue(u)
+}
+
+func (o observer) Disconnected(s *socketio.Socket, reason socketio.Reason) {
+	a := o.a
+	a.mu.Lock()
+	hs := s.Handshake()
+	if c := a.clients[hs]; c != nil {
+		if c.sockets--; c.sockets <= 0 {
+			delete(a.clients, hs)
+		}
+	}
+	rooms := a.rooms[s]
+	delete(a.rooms, s)
+	delete(a.polling, s)
+	a.mu.Unlock()
+	if a.watchers.Load() == 0 || a.closed.Load() {
+		return
+	}
+	nsp, id, ts := s.Namespace().Name(), s.ID(), timestamp()
+	for _, r := range rooms {
+		a.enqueue(update{event: "room_left", data: mustArgs(nsp, r, id, ts)})
+	}
+	a.enqueue(update{event: "socket_disconnected", data: mustArgs(nsp, id, string(reason), ts)})
+}
+
+func (o observer) Joined(s *socketio.Socket, room string) {
+	a := o.a
+	a.mu.Lock()
+	if !slices.Contains(a.rooms[s], room) {
+		a.rooms[s] = append(a.rooms[s], room)
+	}
+	a.mu.Unlock()
+	if a.watchers.Load() == 0 || a.closed.Load() {
+		return
+	}
+	a.enqueue(update{event: "room_joined", data: mustArgs(s.Namespace().Name(), room, s.ID(), timestamp())})
+}
+
+func (o observer) Left(s *socketio.Socket, room string) {
+	a := o.a
+	a.mu.Lock()
+	if rs := a.rooms[s]; rs != nil {
+		if i := slices.Index(rs, room); i >= 0 {
+			rs = slices.Delete(rs, i, i+1)
+		}
+		if len(rs) == 0 {
+			delete(a.rooms, s)
+		} else {
+			a.rooms[s] = rs
+		}
+	}
+	a.mu.Unlock()
+	if a.watchers.Load() == 0 || a.closed.Load() {
+		return
+	}
+	a.enqueue(update{event: "room_left", data: mustArgs(s.Namespace().Name(), room, s.ID(), timestamp())})
+}
+
+// Event reports a client's event as event_received: its name and
+// arguments (binary ones included), as socket.io's onAny sees them. The
+// admin namespace's own commands are not reported.
+func (o observer) Event(s *socketio.Socket, ev *socketio.Event) {
+	a := o.a
+	if a.watchers.Load() == 0 || a.closed.Load() || s.Namespace() == a.ns {
+		return
+	}
+	args := make([]byte, 0, 64)
+	args = append(args, '[')
+	args = sio.AppendQuote(args, ev.Name)
+	for _, arg := range ev.Args {
+		args = append(args, ',')
+		args = append(args, arg...)
+	}
+	args = append(args, ']')
+	nsp := json.RawMessage(sio.AppendQuote(nil, s.Namespace().Name()))
+	id := json.RawMessage(sio.AppendQuote(nil, s.ID()))
+	ts := json.RawMessage(sio.AppendQuote(nil, timestamp()))
+	// ev is the handlers': its attachments are copied, not kept.
+	var atts [][]byte
+	for _, b := range ev.Attachments {
+		atts = append(atts, slices.Clone(b))
+	}
+	a.enqueue(update{event: "event_received", data: socketio.Data{
+		Args:        []json.RawMessage{nsp, id, args, ts},
+		Attachments: atts,
+	}})
+}
+
+// newClientID is a connection's name in the UI: random, not the Engine.IO
+// session id (which would let a reader of the UI take over a polling
+// session).
+func newClientID() string { return ids.New()[:12] }
