@@ -37,7 +37,7 @@ type Bridge struct {
 	subs       []*nats.Subscription // written by Run only
 	subscribed atomic.Bool          // every --map subscription is made
 	ready      atomic.Bool          // ... and registered on the server
-	inflight   chan struct{}
+	requests   requestMux
 	// wg counts the goroutines shutdown waits for: readiness checks after
 	// a NATS connection event, and the requests behind acknowledged emits.
 	wg sync.WaitGroup
@@ -113,7 +113,6 @@ func New(cfg Config) (*Bridge, error) {
 		log:            cfg.Logger,
 		mapping:        rules.mapping,
 		inbound:        rules.inbound,
-		inflight:       make(chan struct{}, cfg.MaxInflightRequests),
 		started:        make(chan struct{}),
 		natsClosed:     make(chan struct{}),
 		reconnectDelay: reconnectDelay,

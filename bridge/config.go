@@ -25,11 +25,21 @@ const (
 	DefaultEmbeddedNATSListen  = "127.0.0.1:4222"
 	DefaultNATSReconnectBuffer = 8 << 20 // bytes
 	DefaultRequestTimeout      = 5 * time.Second
-	DefaultMaxInflightRequests = 1024
+	DefaultMaxInflightRequests = 8192 // see DefaultMaxInflightRequestsPerSocket
 	DefaultHandshakeTimeout    = 10 * time.Second
 	DefaultShutdownTimeout     = 10 * time.Second
 	DefaultInboundBurst        = 10 // events; see Config.InboundBurst
 )
+
+// Bounds on the NATS requests behind acknowledged emits that wait for
+// their replies (see requests.go). DefaultMaxInflightRequests, all
+// sockets together, is room for 1000 clients with 4 acknowledged emits
+// outstanding each, twice over; a waiting request costs a pending entry
+// and a timer, a few hundred bytes, not a goroutine.
+// DefaultMaxInflightRequestsPerSocket is four times the 4 a client
+// typically keeps outstanding, and small enough that one socket, or a few
+// hundred, cannot take the whole server's bound.
+const DefaultMaxInflightRequestsPerSocket = 16
 
 // Config is everything a Bridge is told: its own settings (HTTP, NATS, the
 // rules, requests, shutdown) and, in SocketIO, the socket.io server's, whose
@@ -77,10 +87,17 @@ type Config struct {
 	// RequestTimeout bounds the NATS request behind an acknowledged
 	// inbound emit. Zero means DefaultRequestTimeout (5s).
 	RequestTimeout time.Duration
-	// MaxInflightRequests bounds concurrent inbound requests; past it an
-	// ack gets an error at once. Zero means DefaultMaxInflightRequests
-	// (1024).
+	// MaxInflightRequests bounds the NATS requests behind acknowledged
+	// emits that wait for their replies, all sockets together; past it an
+	// ack gets {"error": "too many requests in flight on this server
+	// (N); ..."} at once and nothing is sent. Zero means
+	// DefaultMaxInflightRequests (8192).
 	MaxInflightRequests int
+	// MaxInflightRequestsPerSocket bounds one socket's requests waiting
+	// for replies; past it that socket's ack gets {"error": "too many
+	// requests in flight from this socket (N): ..."} at once and nothing
+	// is sent. Zero means DefaultMaxInflightRequestsPerSocket (16).
+	MaxInflightRequestsPerSocket int
 
 	// HandshakeTimeout bounds the HTTP request headers (the HTTP server's
 	// ReadHeaderTimeout) and, unless SocketIO.ConnectTimeout is set, the
@@ -178,6 +195,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxInflightRequests == 0 {
 		c.MaxInflightRequests = DefaultMaxInflightRequests
+	}
+	if c.MaxInflightRequestsPerSocket == 0 {
+		c.MaxInflightRequestsPerSocket = DefaultMaxInflightRequestsPerSocket
 	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = DefaultHandshakeTimeout
@@ -280,6 +300,7 @@ func (c Config) validate() (rules, error) {
 	}{
 		{"RequestTimeout", c.RequestTimeout < 0},
 		{"MaxInflightRequests", c.MaxInflightRequests < 0},
+		{"MaxInflightRequestsPerSocket", c.MaxInflightRequestsPerSocket < 0},
 		{"HandshakeTimeout", c.HandshakeTimeout < 0},
 		{"ShutdownTimeout", c.ShutdownTimeout < 0},
 	} {

@@ -20,10 +20,14 @@ const (
 // requests when the client wants an acknowledgement. The rule decides
 // first whether this socket may emit it (claims, the identity's emit list)
 // and to which subject (claims in the subject). An event over the
-// socket's inbound rate limit goes no further (see rateLimited). It runs on the
-// client's read goroutine, so requests go to their own goroutine.
+// socket's inbound rate limit goes no further (see rateLimited). It runs on
+// the client's read goroutine and never blocks on NATS: a request's reply
+// comes back through the bridge's one reply subscription (requests.go),
+// within the bounds Config.MaxInflightRequestsPerSocket and
+// Config.MaxInflightRequests.
 func (b *Bridge) onClientEvent(s *socketio.Socket, ev *socketio.Event) {
-	if b.cfg.InboundRate > 0 && b.rateLimited(s, b.stateOf(s), ev) {
+	st := b.stateOf(s)
+	if b.cfg.InboundRate > 0 && b.rateLimited(s, st, ev) {
 		return
 	}
 	rule, ok := b.inbound.Lookup(ev.Name)
@@ -53,9 +57,7 @@ func (b *Bridge) onClientEvent(s *socketio.Socket, ev *socketio.Event) {
 		}
 		return
 	}
-	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
-	msg.Header.Set(HeaderSocket, s.ID())
-	msg.Header.Set(HeaderEvent, ev.Name)
+	msg := &nats.Msg{Subject: subject, Data: body, Header: inboundHeader(s, st, ev.Name)}
 	if !ev.WantsAck() {
 		if err := b.nc.PublishMsg(msg); err != nil {
 			b.publishFailed(subject, ev.Name, err)
@@ -65,32 +67,45 @@ func (b *Bridge) onClientEvent(s *socketio.Socket, ev *socketio.Event) {
 		b.inboundStats[rule.Event].Published.Add(1)
 		return
 	}
-	select {
-	case b.inflight <- struct{}{}:
-	default:
+	switch err := b.request(ev, st, msg); {
+	case errors.Is(err, ErrSocketInflight):
 		b.stats.RequestErrs.Add(1)
-		_ = ev.Ack(errorData("too many requests in flight (%d); try again", cap(b.inflight)))
+		b.log.Debug("acknowledged emit refused: the socket's requests in flight are at their bound", "event", ev.Name, "sid", s.ID(),
+			"bound", b.cfg.MaxInflightRequestsPerSocket)
+		_ = ev.Ack(errorData("too many requests in flight from this socket (%d): wait for an ack before emitting more; %q not sent",
+			b.cfg.MaxInflightRequestsPerSocket, ev.Name))
+		return
+	case errors.Is(err, ErrTotalInflight):
+		b.stats.RequestErrs.Add(1)
+		b.log.Debug("acknowledged emit refused: the server's requests in flight are at their bound", "event", ev.Name, "sid", s.ID(),
+			"bound", b.cfg.MaxInflightRequests)
+		_ = ev.Ack(errorData("too many requests in flight on this server (%d); %q not sent, try again", b.cfg.MaxInflightRequests, ev.Name))
 		return
 	}
 	b.stats.Requests.Add(1)
 	b.inboundStats[rule.Event].Requests.Add(1)
-	b.wg.Go(func() {
-		defer func() { <-b.inflight }()
-		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.RequestTimeout)
-		defer cancel()
-		reply, err := b.nc.RequestMsgWithContext(ctx, msg)
-		if err != nil {
-			b.stats.RequestErrs.Add(1)
-			if errors.Is(err, nats.ErrReconnectBufExceeded) {
-				b.stats.BufferFull.Add(1)
-				b.outageDropped.Add(1)
-			}
-			_ = ev.Ack(b.requestError(subject, err))
-			return
+}
+
+// inboundHeader is the NATS header of a socket's event: its socket id and
+// event name. It is built once per socket and event name and shared by
+// every message that carries it, which nats.go only reads.
+func inboundHeader(s *socketio.Socket, st *socketState, event string) nats.Header {
+	if st != nil {
+		if h := st.header.Load(); h != nil && h.event == event {
+			return h.h
 		}
-		data, _ := DecodePayload(reply.Data)
-		_ = ev.Ack(data)
-	})
+	}
+	h := nats.Header{HeaderSocket: {s.ID()}, HeaderEvent: {event}}
+	if st != nil {
+		st.header.Store(&eventHeader{event: event, h: h})
+	}
+	return h
+}
+
+// eventHeader is a socket's last inbound header and the event it names.
+type eventHeader struct {
+	event string
+	h     nats.Header
 }
 
 // requestError names why a request behind an ack failed.
@@ -110,6 +125,8 @@ func (b *Bridge) requestError(subject string, err error) socketio.Data {
 				subject, b.cfg.RequestTimeout)
 		}
 		return errorData("NATS request to %q timed out after %s", subject, b.cfg.RequestTimeout)
+	case errors.Is(err, errRepliesClosed):
+		return errorData("NATS connection closed before the reply to the request to %q came", subject)
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining):
 		return errorData("NATS connection is closing; request to %q not sent", subject)
 	}

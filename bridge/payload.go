@@ -63,6 +63,9 @@ func EncodeArgs(d socketio.Data) ([]byte, error) {
 	case 0:
 		return nil, nil
 	case 1:
+		if len(d.Attachments) == 0 {
+			return d.Args[0], nil // no placeholder to read or fill
+		}
 		if b, ok := d.Binary(0); ok {
 			return b, nil
 		}

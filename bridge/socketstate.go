@@ -3,6 +3,7 @@ package bridge
 import (
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -18,6 +19,11 @@ import (
 type socketState struct {
 	limiter     *rate.Limiter // nil: no inbound limit
 	connectedAt time.Time
+	// inflight counts the socket's NATS requests waiting for replies,
+	// bounded by Config.MaxInflightRequestsPerSocket (requests.go).
+	inflight atomic.Int64
+	// header is the NATS header of the socket's last inbound event.
+	header atomic.Pointer[eventHeader]
 
 	mu        sync.Mutex
 	rooms     []string        // at connect, for the disconnect event
@@ -43,8 +49,11 @@ func (b *Bridge) LifecycleStats() *lifecycle.Stats {
 }
 
 // keepsSocketState reports whether anything needs a socketState: an
-// inbound rate limit or lifecycle events.
-func (b *Bridge) keepsSocketState() bool { return b.cfg.InboundRate > 0 || b.lifecycle != nil }
+// inbound rate limit, --inbound rules (the per-socket bound on requests in
+// flight) or lifecycle events.
+func (b *Bridge) keepsSocketState() bool {
+	return b.cfg.InboundRate > 0 || len(b.cfg.Inbound) > 0 || b.lifecycle != nil
+}
 
 // stateOf returns a socket's state, or nil before its connect hook or
 // after its disconnect hook.
