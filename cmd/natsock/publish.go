@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/urfave/cli/v2"
+
+	"github.com/natsock/natsock/bridge"
 )
 
 func publishCommand() *cli.Command {
@@ -17,7 +20,9 @@ func publishCommand() *cli.Command {
 		Usage:     "publish DATA (or standard input) to SUBJECT",
 		ArgsUsage: "SUBJECT [DATA]",
 		Description: `Publishes one message to SUBJECT on --nats-url: DATA if given, else all of
-standard input. Each --header K:V adds a NATS header. It waits until the server
+standard input. Each --header K:V adds a NATS header; Natsock-Published-At, the
+publish time in Unix nanoseconds, is set unless given, so that natsock serve's
+natsock_emit_latency_seconds measures from it. It waits until the server
 has the message (a flush), and exits 1 if it cannot connect or the server does
 not confirm within --timeout. natsock serve emits the message to the sockets
 its --map rules send SUBJECT to; JSON data arrives as a JSON value, anything
@@ -64,6 +69,9 @@ Examples:
 				return cli.Exit(fmt.Sprintf("natsock publish: cannot connect to NATS at %s: %v", url, err), 1)
 			}
 			defer nc.Close()
+			if msg.Header.Get(bridge.HeaderPublishedAt) == "" {
+				msg.Header.Set(bridge.HeaderPublishedAt, strconv.FormatInt(time.Now().UnixNano(), 10))
+			}
 			if err := nc.PublishMsg(msg); err != nil {
 				return cli.Exit(fmt.Sprintf("natsock publish: %s: %v", subject, err), 1)
 			}

@@ -52,7 +52,7 @@ Examples:
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			return b.Run(ctx)
+			return serveHTTP(ctx, b, cfg, bc.Logger)
 		},
 	}
 }

@@ -14,6 +14,11 @@ type options struct {
 	LogLevel   string
 	LogFormat  string
 	ConfigFile string // where the file's settings were read from (--config)
+	// MetricsListen is the address of a listener serving only /metrics;
+	// empty serves /metrics on the main listener (see web.go).
+	MetricsListen string
+	// Demo serves the demo page at / instead of the short landing page.
+	Demo bool
 }
 
 // The command's own defaults; the bridge's are bridge's (see
@@ -169,6 +174,11 @@ func settings() []*setting {
 			"most rooms a socket joins on connect; past it the handshake is refused"),
 		row("auth-max-room-length", "auth.max_room_length", intField(func(o *options) *int { return &b(o).Auth.MaxRoomLength }),
 			"longest room name, in bytes; a longer one refuses the handshake"),
+
+		row("metrics-listen", "metrics.listen", addrField(func(o *options) *string { return &o.MetricsListen }),
+			"host:port serving /metrics on its own, and then not on --listen (empty: /metrics on --listen)"),
+		row("demo", "demo", boolField(func(o *options) *bool { return &o.Demo }),
+			"serve a demo page at /: live notifications, a form that emits, the rules, a chart of events/s (shows the rules to anyone)"),
 
 		row("log-level", "log.level", oneOfField(func(o *options) *string { return &o.LogLevel }, "debug", "info", "warn", "error"),
 			"debug, info, warn or error"),
