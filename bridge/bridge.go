@@ -75,6 +75,7 @@ type Bridge struct {
 	started chan struct{}
 	stopped atomic.Bool
 	stats   Stats
+	sse     sseHub // the GET /events streams (see sse.go)
 
 	// Monitoring's counters (see observe.go): one MapStats a --map rule,
 	// by its index; one InboundStats a --inbound rule, by its event (the
@@ -280,6 +281,7 @@ func (b *Bridge) shutdown(hs *http.Server) error {
 	case <-ctx.Done():
 	}
 	// 3. Disconnect the sockets, their queues written first.
+	b.closeSSE() // the event streams too, each after its queue
 	if err := b.sio.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("bridge: closing sockets: %w", err))
 	}
@@ -307,6 +309,7 @@ func (b *Bridge) Handle(pattern string, h http.Handler) { b.mux.Handle(pattern, 
 func (b *Bridge) newMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(b.cfg.Path, b.sio)
+	mux.HandleFunc(SSEPath, b.serveSSE)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

@@ -138,6 +138,10 @@ type Config struct {
 	// auth payload.
 	Auth auth.Config
 
+	// SSE configures server-sent events at SSEPath ("/events"); see
+	// SSEConfig. Its zero value serves them with the defaults.
+	SSE SSEConfig
+
 	// SocketIO configures the socket.io server, and in SocketIO.Engine the
 	// Engine.IO server underneath; their zero fields take those packages'
 	// defaults. The bridge fills what it owns: the loggers (from Logger)
@@ -220,6 +224,7 @@ func (c *Config) setDefaults() {
 	c.SocketIO = c.socketio()
 	c.SocketIO.Engine = c.SocketIO.Engine.WithDefaults()
 	c.Auth = c.Auth.WithDefaults()
+	c.SSE = c.SSE.withDefaults()
 }
 
 // socketio is the socket.io server's configuration: c.SocketIO with what
@@ -368,6 +373,7 @@ func (c Config) validate() (rules, error) {
 	errs = append(errs, nest("SocketIO", s.Validate())...)
 	errs = append(errs, nest("SocketIO.Engine", c.SocketIO.Engine.Validate())...)
 	errs = append(errs, nest("Auth", c.Auth.Validate())...)
+	errs = append(errs, c.SSE.validate()...)
 	if err := errors.Join(errs...); err != nil {
 		return rules{}, err
 	}

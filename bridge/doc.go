@@ -56,6 +56,52 @@
 // from which a backend can build presence. Publishing never blocks a
 // socket: a bounded queue drops and counts past its bound.
 //
+// # Server-sent events
+//
+// GET [SSEPath] ("/events") is the same outbound stream for clients that
+// want plain server-sent events ([EventSource]) rather than socket.io.
+// A stream is what a socket of the same identity in the same namespace
+// would get, and nothing more:
+//
+//	GET /events                                  every event of namespace "/"
+//	GET /events?events=newTaskAssigned,notification  only these (repeatable, comma-separated)
+//	GET /events?ns=/admin                        namespace /admin
+//
+// ns names one namespace the --map rules declare (default "/"); events
+// names events a rule of it can emit (a templated name such as
+// "notification:{2}" is named as it arrives: "notification:42"). Any
+// other parameter but the token's
+// ([github.com/natsock/natsock/bridge/auth.Sources].Query) is refused: a
+// misspelt one would widen the stream unseen. A bad query gets 400 and
+// a JSON {"code": "bad_query", "message"} naming the cause.
+//
+// The request is authenticated as a socket's handshake
+// (see sse.go): the same authenticator, with the request's
+// Authorization header, cookie and query in place of the handshake's (a
+// browser's EventSource sends cookies, and the query, but no header). The
+// identity's rooms are the stream's; the client names none. A refusal is
+// 401 (credential missing or not valid), 403 (valid but refused) or 503
+// (the authorization service could not decide), with
+// {"code": auth.Code, "message"}: the code a socket's connect_error
+// carries. The origin policy is the engine's (Config.SocketIO.Engine's
+// AllowOrigins), preflights included.
+//
+// Each mapped message is one event: "event:" the event name, "data:" the
+// one JSON value a socket gets as the event's argument (JSON byte for
+// byte, its line breaks as LF; other text as a JSON string; binary as a
+// JSON string of its base64). The first message sets EventSource's retry
+// delay ([SSEConfig].Retry), and a comment is written when the stream is
+// silent for [SSEConfig].KeepAlive. Without recovery an event has no id
+// and a Last-Event-ID is ignored.
+//
+// A stream has a socket's limits: it counts in MaxConnections and
+// MaxConnectionsPerIP, and its queue is bounded by MaxQueueBytes and
+// MaxQueueMessages under the same SlowPolicy (see package
+// [github.com/natsock/natsock/bridge/sse]); a slow stream is closed, and
+// the others do not notice. Streams publish lifecycle events as sockets
+// do, with transport "sse", and are counted in [Bridge.SSEStats]. At
+// shutdown each ends after its queue is written, with the sockets.
+//
 // # Lifecycle
 //
 // [Bridge.Run] starts an embedded NATS server when no URL is given,
@@ -98,4 +144,6 @@
 //
 // The mapping and payload code is pure (no I/O) and fuzzed; the socket.io
 // protocol lives in package [github.com/natsock/natsock/protocol/socketio].
+//
+// [EventSource]: https://html.spec.whatwg.org/multipage/server-sent-events.html
 package bridge

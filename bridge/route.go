@@ -73,6 +73,7 @@ func (b *Bridge) deliver(r *Rule) nats.MsgHandler {
 			target = ns.To(route.Room)
 		}
 		n := target.Emit(route.Event, data)
+		b.publishSSE(route, data, 0) // the event streams: no id without recovery
 		b.latency.record(m, received)
 		b.stats.Received.Add(1)
 		b.stats.Emitted.Add(uint64(n))
