@@ -29,10 +29,13 @@ var (
 
 // requestMux sends the NATS requests behind acknowledged emits and routes
 // their replies back to the acks, with one subscription for every reply
-// (INBOX.*, one token per request) and no goroutine per request: a reply
-// is handled on the subscription's goroutine, a timeout on its timer's.
+// (INBOX.*, one token per request) and no goroutine or timer per request:
+// a reply is handled on the subscription's goroutine, and one timer, armed
+// while requests wait, sweeps the ones past their deadline every eighth of
+// Config.RequestTimeout (so a request times out between RequestTimeout
+// and 9/8 of it). The sweep reads at most MaxInflightRequests entries.
 // nats.go's Request shares one reply subscription too, but parks a
-// goroutine per request on a channel and a context.
+// goroutine per request on a channel and a context, with a timer each.
 //
 // The zero value is ready; the subscription is made on the first request.
 // When the subscription ends (the connection drains or closes), every
@@ -45,6 +48,8 @@ type requestMux struct {
 	next    uint64
 	pending map[uint64]*pendingRequest
 	total   atomic.Int64 // len(pending), read without the lock
+	sweep   *time.Timer  // armed while pending is not empty
+	armed   bool
 }
 
 // pendingRequest is a request waiting for its reply.
@@ -52,7 +57,7 @@ type pendingRequest struct {
 	ev      *socketio.Event
 	subject string
 	st      *socketState // nil when the socket left before the request
-	timer   *time.Timer
+	expires int64        // Unix nanoseconds
 }
 
 // errRepliesClosed answers the requests still waiting when the reply
@@ -114,7 +119,10 @@ func (b *Bridge) request(ev *socketio.Event, st *socketState, msg *nats.Msg) err
 	m.pending[id] = p
 	m.total.Add(1)
 	msg.Reply = m.inbox + strconv.FormatUint(id, 36)
-	p.timer = time.AfterFunc(b.cfg.RequestTimeout, func() { b.expire(id) })
+	p.expires = time.Now().Add(b.cfg.RequestTimeout).UnixNano()
+	if !m.armed {
+		b.armSweep()
+	}
 	m.mu.Unlock()
 	if err := b.nc.PublishMsg(msg); err != nil {
 		if p := m.take(id); p != nil {
@@ -135,7 +143,6 @@ func (m *requestMux) take(id uint64) *pendingRequest {
 	}
 	m.mu.Unlock()
 	if p != nil {
-		p.timer.Stop()
 		p.release()
 	}
 	return p
@@ -172,9 +179,39 @@ func (b *Bridge) onReply(msg *nats.Msg) {
 	_ = p.ev.Ack(data)
 }
 
-// expire answers request id, if it is still waiting, with a timeout.
-func (b *Bridge) expire(id uint64) {
-	if p := b.requests.take(id); p != nil {
+// armSweep arms the sweep timer; the caller holds the mux's lock.
+func (b *Bridge) armSweep() {
+	m := &b.requests
+	every := max(b.cfg.RequestTimeout/8, time.Millisecond)
+	if m.sweep == nil {
+		m.sweep = time.AfterFunc(every, b.sweepRequests)
+	} else {
+		m.sweep.Reset(every)
+	}
+	m.armed = true
+}
+
+// sweepRequests answers the requests past their deadline with a timeout,
+// and re-arms itself while any request waits.
+func (b *Bridge) sweepRequests() {
+	m := &b.requests
+	now := time.Now().UnixNano()
+	var expired []*pendingRequest
+	m.mu.Lock()
+	for id, p := range m.pending {
+		if p.expires <= now {
+			delete(m.pending, id)
+			expired = append(expired, p)
+		}
+	}
+	m.total.Add(-int64(len(expired)))
+	m.armed = false
+	if len(m.pending) > 0 && !m.closed {
+		b.armSweep()
+	}
+	m.mu.Unlock()
+	for _, p := range expired {
+		p.release()
 		b.requestFailed(p, nats.ErrTimeout)
 	}
 }
@@ -199,9 +236,12 @@ func (b *Bridge) closeRequests() {
 	pending := m.pending
 	m.pending = nil
 	m.total.Store(0)
+	if m.sweep != nil {
+		m.sweep.Stop()
+	}
+	m.armed = false
 	m.mu.Unlock()
 	for _, p := range pending {
-		p.timer.Stop()
 		p.release()
 		b.requestFailed(p, errRepliesClosed)
 	}
