@@ -57,6 +57,8 @@ type Bridge struct {
 	// sockets holds a *socketState per connected socket, when a rate limit
 	// or lifecycle events need one (see socketstate.go).
 	sockets   sync.Map
+	rec       *recovery           // nil unless Config.Recovery; set by Run before it serves (recovery.go)
+	recStats  RecoveryStats
 	lifecycle *lifecycle.Publisher // nil unless LifecycleSubject is set; started by Run
 	auth      *auth.Authenticator  // nil when Config.Auth is off (see authenticate.go)
 	authStats AuthStats
@@ -130,6 +132,9 @@ func New(cfg Config) (*Bridge, error) {
 	}
 	scfg := cfg.SocketIO
 	scfg.Engine.OnOriginRefused = b.originRefused
+	if cfg.Recovery {
+		scfg.Recovery = socketRecovery{b}
+	}
 	srv, err := socketio.NewServer(scfg)
 	if err != nil {
 		return nil, err
@@ -185,7 +190,11 @@ func (b *Bridge) Run(ctx context.Context) (err error) {
 	startedOnce := sync.OnceFunc(func() { close(b.started) })
 	defer startedOnce()
 	if b.cfg.NATSURL == "" {
-		if b.embedded, err = startEmbedded(b.cfg.EmbeddedNATSListen, b.log); err != nil {
+		storeDir := ""
+		if b.cfg.Recovery {
+			storeDir = b.cfg.EmbeddedNATSStoreDir
+		}
+		if b.embedded, err = startEmbedded(b.cfg.EmbeddedNATSListen, storeDir, b.log); err != nil {
 			return err
 		}
 		defer b.embedded.Shutdown()
@@ -203,7 +212,16 @@ func (b *Bridge) Run(ctx context.Context) (err error) {
 	}
 	b.conn.Store(b.nc)
 	defer b.nc.Close()
-	if err := b.subscribe(); err != nil {
+	if b.cfg.Recovery {
+		// Live delivery reads the recovery stream instead of core
+		// subscriptions (see recovery.go).
+		if err := b.startRecovery(ctx); err != nil {
+			return err
+		}
+		defer b.stopRecovery() // when Run fails before shutdown; safe twice
+		b.subscribed.Store(true)
+		b.natsChanged(b.nc)
+	} else if err := b.subscribe(); err != nil {
 		return err
 	}
 	if b.lifecycle != nil {
@@ -263,6 +281,7 @@ func (b *Bridge) shutdown(hs *http.Server) error {
 	if b.lifecycle != nil {
 		b.lifecycle.Close()
 	}
+	b.stopRecovery()
 	var errs []error
 	switch err := b.nc.Drain(); {
 	case err == nil, errors.Is(err, nats.ErrConnectionClosed):

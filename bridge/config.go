@@ -7,6 +7,8 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +31,28 @@ const (
 	DefaultHandshakeTimeout    = 10 * time.Second
 	DefaultShutdownTimeout     = 10 * time.Second
 	DefaultInboundBurst        = 10 // events; see Config.InboundBurst
+
+	// DefaultRecoveryWindow is how long a disconnected client's missed
+	// events are kept for it (see Config.RecoveryWindow): socket.io's
+	// maxDisconnectionDuration.
+	DefaultRecoveryWindow = 2 * time.Minute
+	// DefaultRecoveryStream names the JetStream stream recovery keeps the
+	// mapped subjects' messages in.
+	DefaultRecoveryStream = "NATSOCK"
+	// DefaultRecoveryReplicas is the stream's replica count.
+	DefaultRecoveryReplicas = 1
+	// MinRecoveryWindow is the shortest RecoveryWindow: JetStream expires
+	// messages on a timer, and a window shorter than a reconnect recovers
+	// nothing.
+	MinRecoveryWindow = time.Second
 )
+
+// DefaultEmbeddedNATSStoreDir is where the embedded NATS server keeps its
+// JetStream store when Config.EmbeddedNATSStoreDir is empty: a directory
+// under the system's temporary directory, which exists on a fresh machine.
+// The recovery window bounds what it holds (minutes), so it need not
+// survive a reboot.
+func DefaultEmbeddedNATSStoreDir() string { return filepath.Join(os.TempDir(), "natsock-jetstream") }
 
 // Bounds on the NATS requests behind acknowledged emits that wait for
 // their replies (see requests.go). DefaultMaxInflightRequests, all
@@ -63,6 +86,11 @@ type Config struct {
 	// ("host:port", port 0 for a free one). Zero means
 	// DefaultEmbeddedNATSListen ("127.0.0.1:4222").
 	EmbeddedNATSListen string
+	// EmbeddedNATSStoreDir is the embedded server's JetStream store
+	// directory. JetStream runs on the embedded server only with Recovery
+	// on. Zero means DefaultEmbeddedNATSStoreDir() (a directory under
+	// os.TempDir()); two embedded servers must not share one.
+	EmbeddedNATSStoreDir string
 	// NATSCreds and NATSNKey name a credentials file and an nkey seed
 	// file; NATSUser with NATSPassword, or NATSToken, authenticate
 	// otherwise. All optional.
@@ -129,6 +157,32 @@ type Config struct {
 	// NodeName names this natsock node in lifecycle events. Zero means the
 	// host name (os.Hostname), or "natsock" when it has none.
 	NodeName string
+
+	// Recovery turns on socket.io's connection-state recovery, backed by
+	// JetStream: every mapped message is kept in the stream RecoveryStream
+	// for RecoveryWindow, outbound delivery reads that stream (an ordered
+	// consumer per node) so that each event carries its stream sequence as
+	// its socket.io offset, and a client that reconnects within the window,
+	// to any node, gets the events it missed and socket.recovered === true.
+	// Off by default: the core NATS path is faster and keeps nothing. See
+	// recovery.go.
+	Recovery bool
+	// RecoveryWindow is how long a message is kept for clients that missed
+	// it: the stream's MaxAge. A client whose first missed message is older
+	// than this gets a normal connect (recovered false) and must refetch.
+	// At least MinRecoveryWindow (1s); zero means DefaultRecoveryWindow
+	// (2m).
+	RecoveryWindow time.Duration
+	// RecoveryStream names the JetStream stream over the Maps subjects.
+	// natsock creates it (and updates one it created when the rules
+	// change); a stream of that name made by someone else is used if it
+	// fits, and refused with an error saying why if not. Letters, digits,
+	// '-' and '_'. Zero means DefaultRecoveryStream ("NATSOCK").
+	RecoveryStream string
+	// RecoveryReplicas is the stream's replica count in a JetStream
+	// cluster (1 to 5); the embedded server allows only 1. Zero means
+	// DefaultRecoveryReplicas (1).
+	RecoveryReplicas int
 
 	// Auth authenticates handshakes and makes rooms from claims (see
 	// package auth); its zero value turns authentication off, every socket
@@ -220,6 +274,18 @@ func (c *Config) setDefaults() {
 	}
 	if c.NodeName == "" {
 		c.NodeName = defaultNodeName()
+	}
+	if c.RecoveryWindow == 0 {
+		c.RecoveryWindow = DefaultRecoveryWindow
+	}
+	if c.RecoveryStream == "" {
+		c.RecoveryStream = DefaultRecoveryStream
+	}
+	if c.RecoveryReplicas == 0 {
+		c.RecoveryReplicas = DefaultRecoveryReplicas
+	}
+	if c.EmbeddedNATSStoreDir == "" && c.NATSURL == "" {
+		c.EmbeddedNATSStoreDir = DefaultEmbeddedNATSStoreDir()
 	}
 	c.SocketIO = c.socketio()
 	c.SocketIO.Engine = c.SocketIO.Engine.WithDefaults()
@@ -332,6 +398,8 @@ func (c Config) validate() (rules, error) {
 			bad("LifecycleSubject", "%w", err)
 		}
 	}
+
+	errs = append(errs, c.validateRecovery()...)
 
 	var r rules
 	if len(c.Maps) == 0 {

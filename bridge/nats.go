@@ -14,8 +14,10 @@ import (
 )
 
 // startEmbedded starts an in-process NATS server on listen ("host:port";
-// port 0 picks a free one) and returns it once it accepts clients.
-func startEmbedded(listen string, logger *slog.Logger) (*server.Server, error) {
+// port 0 picks a free one) and returns it once it accepts clients. With a
+// storeDir it runs JetStream too, keeping its store there (recovery needs
+// it); without one it is core NATS only.
+func startEmbedded(listen, storeDir string, logger *slog.Logger) (*server.Server, error) {
 	host, portStr, err := net.SplitHostPort(listen)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: embedded NATS listen address %q: %w", listen, err)
@@ -33,6 +35,8 @@ func startEmbedded(listen string, logger *slog.Logger) (*server.Server, error) {
 		Port:       port,
 		NoSigs:     true,
 		NoLog:      true,
+		JetStream:  storeDir != "",
+		StoreDir:   storeDir,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bridge: embedded NATS: %w", err)
@@ -42,7 +46,11 @@ func startEmbedded(listen string, logger *slog.Logger) (*server.Server, error) {
 		ns.Shutdown()
 		return nil, fmt.Errorf("bridge: embedded NATS did not start on %s (is the port in use?)", listen)
 	}
-	logger.Info("embedded NATS server started", "url", ns.ClientURL())
+	if storeDir != "" && !ns.JetStreamEnabled() {
+		ns.Shutdown()
+		return nil, fmt.Errorf("bridge: embedded NATS: JetStream did not start with store directory %s (is it writable, and not another server's?)", storeDir)
+	}
+	logger.Info("embedded NATS server started", "url", ns.ClientURL(), "jetstream", storeDir != "", "store_dir", storeDir)
 	return ns, nil
 }
 

@@ -29,8 +29,17 @@ func (b *Bridge) declareNamespaces() {
 // route names: a room, or a whole declared namespace. It never blocks on a
 // client: Emit only queues.
 func (b *Bridge) deliver(r *Rule) nats.MsgHandler {
+	d := b.deliverSeq(r)
+	return func(m *nats.Msg) { d(m, 0) }
+}
+
+// deliverSeq is deliver's handler for messages that carry their recovery
+// stream sequence: with Config.Recovery on, live delivery reads the stream
+// (deliverStream) and seq, above 0, is each event's socket.io offset and
+// SSE id; 0 is the core path, which sends none.
+func (b *Bridge) deliverSeq(r *Rule) func(m *nats.Msg, seq uint64) {
 	rs := &b.mapStats[r.index]
-	return func(m *nats.Msg) {
+	return func(m *nats.Msg, seq uint64) {
 		received := time.Now()
 		route, ok, err := b.mapping.Route(r, m.Subject)
 		if !ok {
@@ -72,8 +81,13 @@ func (b *Bridge) deliver(r *Rule) nats.MsgHandler {
 		if route.Room != "" {
 			target = ns.To(route.Room)
 		}
-		n := target.Emit(route.Event, data)
-		b.publishSSE(route, data, 0) // the event streams: no id without recovery
+		var n int
+		if seq == 0 {
+			n = target.Emit(route.Event, data)
+		} else {
+			n = target.EmitOffset(route.Event, data, seq)
+		}
+		b.publishSSE(route, data, seq) // the event streams; seq is their id (0: none)
 		b.latency.record(m, received)
 		b.stats.Received.Add(1)
 		b.stats.Emitted.Add(uint64(n))
