@@ -55,6 +55,8 @@ recovered (same pid) and how long after the kill (p50, p99, all), when each held
 every message published before it resumed, what was published during the
 outage, and the messages each client lost or got twice.
 
+natsock bench chart draws bench/compare.sh's results as SVG charts (see its --help).
+
 Examples:
   natsock bench --clients 1000 --messages 100000 --size 256
   natsock bench --transport polling --clients 200 --rate 500 --duration 30s
@@ -62,6 +64,7 @@ Examples:
   natsock bench --scenario targeted --jwt-secret "$SECRET" --clients 500 --messages 20000 --json
   natsock bench --scenario ack --event taskAssigned --subject tasks.inbound --clients 100 --window 4
   natsock bench --scenario storm --url http://127.0.0.1:3001 --pid "$PID_A" --failover-url http://127.0.0.1:3002 --clients 10000 --rate 20 --messages 200`,
+		Subcommands: []*cli.Command{benchChartCommand()},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "url", Value: "http://127.0.0.1:3000", EnvVars: env("BENCH_URL"), Usage: "socket.io server to measure"},
 			&cli.StringFlag{Name: "path", Value: "/socket.io/", EnvVars: env("BENCH_PATH"), Usage: "the server's socket.io path"},
