@@ -74,17 +74,36 @@ type EmitLatency struct {
 	BadHeader atomic.Uint64
 }
 
-// record measures one emitted message: from its HeaderPublishedAt when
-// it has one, else from received. It reads the header map directly, as
-// nats.go has already parsed (and canonicalised) it.
-func (l *EmitLatency) record(m *nats.Msg, received time.Time) {
-	now := time.Now()
+// emitStart is where a message's latency is measured from: its
+// publisher's valid HeaderPublishedAt (Unix nanoseconds), or natsock's
+// receipt.
+type emitStart struct {
+	publishedAt int64
+	stamped     bool
+	received    time.Time // zero when stamped
+}
+
+// start reads where m's latency is measured from, as the NATS callback
+// receives it. A message stamped with a valid HeaderPublishedAt is spared
+// a clock read (tens of nanoseconds, more in a VM): record measures it
+// from the stamp. It reads the header map directly, as nats.go has
+// already parsed (and canonicalised) it. A bad stamp is counted.
+func (l *EmitLatency) start(m *nats.Msg) emitStart {
 	if v := m.Header[HeaderPublishedAt]; len(v) > 0 {
 		if ns, err := strconv.ParseInt(v[0], 10, 64); err == nil {
-			l.FromPublish.Observe(now.Sub(time.Unix(0, ns)))
-			return
+			return emitStart{publishedAt: ns, stamped: true}
 		}
 		l.BadHeader.Add(1)
 	}
-	l.FromReceipt.Observe(now.Sub(received))
+	return emitStart{received: time.Now()}
+}
+
+// record measures one emitted message, once it is queued to its sockets,
+// from where start said.
+func (l *EmitLatency) record(st emitStart) {
+	if st.stamped {
+		l.FromPublish.Observe(time.Since(time.Unix(0, st.publishedAt)))
+		return
+	}
+	l.FromReceipt.Observe(time.Since(st.received))
 }

@@ -1,8 +1,6 @@
 package bridge
 
 import (
-	"time"
-
 	"github.com/nats-io/nats.go"
 
 	"github.com/natsock/natsock/protocol/sio"
@@ -40,7 +38,7 @@ func (b *Bridge) deliver(r *Rule) nats.MsgHandler {
 func (b *Bridge) deliverSeq(r *Rule) func(m *nats.Msg, seq uint64) {
 	rs := &b.mapStats[r.index]
 	return func(m *nats.Msg, seq uint64) {
-		received := time.Now()
+		received := b.latency.start(m)
 		route, ok, err := b.mapping.Route(r, m.Subject)
 		if !ok {
 			return // an earlier rule owns this subject
@@ -88,7 +86,7 @@ func (b *Bridge) deliverSeq(r *Rule) func(m *nats.Msg, seq uint64) {
 			n = target.EmitOffset(route.Event, data, seq)
 		}
 		b.publishSSE(route, data, seq) // the event streams; seq is their id (0: none)
-		b.latency.record(m, received)
+		b.latency.record(received)
 		b.stats.Received.Add(1)
 		b.stats.Emitted.Add(uint64(n))
 		rs.Received.Add(1)
