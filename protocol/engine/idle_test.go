@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -151,5 +152,84 @@ func TestIdleWebSocketConnectionsKeepWorking(t *testing.T) {
 func drain(from <-chan engine.Reason, to chan<- engine.Reason, n int) {
 	for range n {
 		to <- <-from
+	}
+}
+
+// The handshake's write sets a write deadline on the connection; a writer
+// that writes without waiting must not fail on it once it has passed
+// (every message sent WriteTimeout after the handshake was lost so).
+func TestAMessageSentAfterTheHandshakesWriteDeadlineIsDelivered(t *testing.T) {
+	t.Parallel()
+	const writeTimeout = 100 * time.Millisecond
+	_, rec, url := startServer(t, engine.Config{WriteTimeout: writeTimeout})
+	c, br, _, err := ws.Dial(t.Context(), "ws"+strings.TrimPrefix(url, "http")+"?EIO=4&transport=websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var r io.ReadWriter = c
+	if br != nil {
+		r = struct {
+			io.Reader
+			io.Writer
+		}{io.MultiReader(br, c), c}
+	}
+	if _, err := wsutil.ReadServerText(r); err != nil {
+		t.Fatal(err)
+	}
+	s := waitOpened(t, rec)
+	time.Sleep(3 * writeTimeout) // the handshake's deadline passes
+	for i := range 3 {
+		if err := s.Send(msg(fmt.Sprint("late ", i))); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		p, err := wsutil.ReadServerText(r)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if want := fmt.Sprint("4late ", i); string(p) != want {
+			t.Fatalf("got %q, want %q", p, want)
+		}
+	}
+}
+
+// A message larger than the socket takes at once is written in part by a
+// writer's non-blocking turn and finished by a goroutine of its own; what
+// the client reads is whole and in order.
+func TestAMessageLargerThanTheSocketBufferArrivesWhole(t *testing.T) {
+	t.Parallel()
+	_, rec, url := startServer(t, engine.Config{MaxQueueBytes: 16 << 20})
+	c, br, _, err := ws.Dial(t.Context(), "ws"+strings.TrimPrefix(url, "http")+"?EIO=4&transport=websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var r io.ReadWriter = c
+	if br != nil {
+		r = struct {
+			io.Reader
+			io.Writer
+		}{io.MultiReader(br, c), c}
+	}
+	if _, err := wsutil.ReadServerText(r); err != nil {
+		t.Fatal(err)
+	}
+	s := waitOpened(t, rec)
+	big := strings.Repeat("0123456789abcdef", 256<<10) // 4 MiB
+	for _, m := range []string{"before", big, "after"} {
+		if err := s.Send(msg(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{"before", big, "after"} {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		p, err := wsutil.ReadServerText(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(p) != "4"+want {
+			t.Fatalf("got %d bytes (%.20q...), want %d", len(p), p, len(want)+1)
+		}
 	}
 }

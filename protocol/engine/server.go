@@ -41,6 +41,7 @@ type Server struct {
 	handler Handler
 	wheel   *timers.Wheel
 	idle    idleWatcher // where idle websocket connections wait
+	writers writerPool  // where websocket queues are written
 
 	mu       sync.RWMutex
 	sessions map[string]*Session
@@ -68,6 +69,7 @@ func NewServer(cfg Config, h Handler) (*Server, error) {
 		sessions: make(map[string]*Session),
 	}
 	srv.idle = newIdleWatcher(srv)
+	srv.writers.srv = srv
 	return srv, nil
 }
 
@@ -117,6 +119,7 @@ func (srv *Server) Close(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		srv.writers.close()
 		srv.idle.close()
 		srv.wheel.Close()
 		return nil

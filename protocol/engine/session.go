@@ -196,14 +196,16 @@ func (s *Session) enqueueLocked(m *Message) {
 	s.kickLocked()
 }
 
-// kickLocked starts delivery of the queue: a flush goroutine for websocket,
+// kickLocked starts delivery of the queue: a writer's turn for websocket,
 // a wake-up for a held polling GET.
 func (s *Session) kickLocked() {
 	if s.transport == transportWebSocket {
 		if !s.flushing && len(s.queue) > 0 {
 			s.flushing = true
-			s.srv.track(true)
-			go s.flushLoop()
+			if !s.srv.writers.submit(s) {
+				s.srv.track(true)
+				go s.flushLoop()
+			}
 		}
 		return
 	}
@@ -419,15 +421,25 @@ func closeText(r Reason) string {
 // writes, in place: bufs keeps the frames whole, to tell where a cut write
 // stopped). Pooled, and kept in one struct so that neither escapes per
 // write.
-type writeBufs struct{ bufs, view, w net.Buffers }
+type writeBufs struct {
+	bufs, view, w net.Buffers
+	iovScratch
+}
 
 var writeBufsPool = sync.Pool{New: func() any {
 	return &writeBufs{bufs: make(net.Buffers, 0, 64), view: make(net.Buffers, 0, 64)}
 }}
 
-// flushLoop writes the websocket queue until it is empty.
+// flushLoop writes the websocket queue until it is empty, on a goroutine
+// of its own (counted by track).
 func (s *Session) flushLoop() {
 	defer s.srv.wg.Done()
+	s.flushAll()
+}
+
+// flushAll writes the websocket queue until it is empty, blocking on the
+// socket as long as WriteTimeout allows.
+func (s *Session) flushAll() {
 	for {
 		s.wmu.Lock()
 		s.mu.Lock()
@@ -455,7 +467,25 @@ func (s *Session) flushLoop() {
 // write. The caller holds wmu.
 func (s *Session) writeQueued(conn net.Conn) error {
 	wb := writeBufsPool.Get().(*writeBufs)
-	bufs := wb.bufs[:0]
+	bufs, taken := s.takeQueued(wb.bufs[:0])
+	var err error
+	if len(bufs) > 0 {
+		s.refreshWriteDeadline(conn)
+		wb.view = append(wb.view[:0], bufs...)
+		wb.w = wb.view
+		var n int64
+		n, err = wb.w.WriteTo(conn)
+		if err != nil && !atFrameBoundary(bufs, n) {
+			s.writeBroken = true
+		}
+	}
+	s.wrote(wb, bufs, taken)
+	return err
+}
+
+// takeQueued moves the queue's frames onto bufs, and returns them with
+// their queued size.
+func (s *Session) takeQueued(bufs net.Buffers) (net.Buffers, int) {
 	s.mu.Lock()
 	taken := 0
 	for i, m := range s.queue {
@@ -468,23 +498,25 @@ func (s *Session) writeQueued(conn net.Conn) error {
 	}
 	s.queue = s.queue[:0]
 	s.mu.Unlock()
-	var err error
+	return bufs, taken
+}
+
+// refreshWriteDeadline keeps conn's write deadline at most WriteTimeout
+// away. Setting a deadline costs about as much as a small write's
+// bookkeeping, so it is refreshed only once half of it is used: a write
+// still never blocks longer than WriteTimeout. The caller holds wmu.
+func (s *Session) refreshWriteDeadline(conn net.Conn) {
+	now := time.Now()
+	if s.writeDeadline.Sub(now) < s.srv.cfg.WriteTimeout/2 {
+		s.writeDeadline = now.Add(s.srv.cfg.WriteTimeout)
+		_ = conn.SetWriteDeadline(s.writeDeadline)
+	}
+}
+
+// wrote counts a write of bufs, gives its scratch back and releases the
+// bytes it took from the queue bound.
+func (s *Session) wrote(wb *writeBufs, bufs net.Buffers, taken int) {
 	if len(bufs) > 0 {
-		// Setting a deadline costs about as much as a small write's
-		// bookkeeping, so it is refreshed only once half of it is used:
-		// a write still never blocks longer than WriteTimeout.
-		now := time.Now()
-		if s.writeDeadline.Sub(now) < s.srv.cfg.WriteTimeout/2 {
-			s.writeDeadline = now.Add(s.srv.cfg.WriteTimeout)
-			_ = conn.SetWriteDeadline(s.writeDeadline)
-		}
-		wb.view = append(wb.view[:0], bufs...)
-		wb.w = wb.view
-		var n int64
-		n, err = wb.w.WriteTo(conn)
-		if err != nil && !atFrameBoundary(bufs, n) {
-			s.writeBroken = true
-		}
 		s.srv.stats.writes.Add(1)
 		s.srv.stats.frames.Add(uint64(len(bufs)))
 	}
@@ -495,7 +527,6 @@ func (s *Session) writeQueued(conn net.Conn) error {
 	s.mu.Lock()
 	s.queuedBytes -= taken
 	s.mu.Unlock()
-	return err
 }
 
 // atFrameBoundary reports whether the first n bytes of bufs end where one

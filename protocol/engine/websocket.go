@@ -62,7 +62,8 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q map[s
 	}
 	open := append([]byte{'0'}, srv.handshakeJSON(s.id, false)...)
 	s.wmu.Lock()
-	_ = conn.SetWriteDeadline(time.Now().Add(srv.cfg.WriteTimeout))
+	s.writeDeadline = time.Now().Add(srv.cfg.WriteTimeout)
+	_ = conn.SetWriteDeadline(s.writeDeadline)
 	_, err = conn.Write(append(appendFrameHeader(nil, ws.OpText, len(open)), open...))
 	s.writeBroken = err != nil
 	s.wmu.Unlock()
@@ -138,6 +139,9 @@ func (s *Session) probe(conn net.Conn, br *bufio.Reader) bool {
 	if _, err := conn.Write(pongProbeMsg.wsFrames(s.protocol)); err != nil {
 		return fail()
 	}
+	// The session's writes keep their own deadline (writeDeadline), which
+	// knows nothing of this one.
+	_ = conn.SetWriteDeadline(time.Time{})
 	s.mu.Lock()
 	s.pollNoop = true
 	s.probeSince = time.Now()
