@@ -91,8 +91,21 @@
 // byte, its line breaks as LF; other text as a JSON string; binary as a
 // JSON string of its base64). The first message sets EventSource's retry
 // delay ([SSEConfig].Retry), and a comment is written when the stream is
-// silent for [SSEConfig].KeepAlive. Without recovery an event has no id
-// and a Last-Event-ID is ignored.
+// silent for [SSEConfig].KeepAlive.
+//
+// With [Config].Recovery, each event's "id:" is its recovery stream
+// sequence, and a request with a Last-Event-ID header (which EventSource
+// sends when it reconnects), or a lastEventId parameter for a client that
+// cannot set headers, resumes: the stream's events after that id that
+// this stream would have got are written first, in order, then the live
+// ones, none twice and none skipped (live events are held during the
+// replay, and those it covered dropped). When the stream no longer holds
+// what came after the id (older than the window), or the id is not one
+// of its sequences, or the stream cannot be read, the client gets a
+// [SSEResetEvent] first, {"lastEventId", "reason"}, and then the live
+// events: it must refetch. An id that is not a sequence number is a bad
+// query. Without recovery an event has no id and a Last-Event-ID is
+// ignored, whatever it holds.
 //
 // A stream has a socket's limits: it counts in MaxConnections and
 // MaxConnectionsPerIP, and its queue is bounded by MaxQueueBytes and

@@ -89,6 +89,7 @@ type SSEStats struct {
 	BadQuery   atomic.Uint64 // requests refused with 400
 	Refused    atomic.Uint64 // requests refused by authentication
 	Resumed    atomic.Uint64 // streams resumed from a Last-Event-ID
+	Replayed   atomic.Uint64 // events written by resumes
 	Reset      atomic.Uint64 // resumes that could not be served: SSEResetEvent sent
 	BadName    atomic.Uint64 // events not sent to streams: their name holds a line break
 }
@@ -168,6 +169,11 @@ func (b *Bridge) serveSSE(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = b.mapping.checkSSEQuery(q)
 	}
+	var after uint64 // the Last-Event-ID, when resuming
+	resume := false
+	if err == nil {
+		after, resume, err = b.lastEventID(r, q)
+	}
 	if err != nil {
 		st.BadQuery.Add(1)
 		writeSSEError(w, http.StatusBadRequest, sseCodeBadQuery, err.Error())
@@ -215,6 +221,7 @@ func (b *Bridge) serveSSE(w http.ResponseWriter, r *http.Request) {
 			WriteTimeout:     ecfg.WriteTimeout,
 			KeepAlive:        b.cfg.SSE.KeepAlive,
 		}),
+		holding: resume, // live events wait for the replay
 	}
 	if id != nil {
 		c.rooms = id.Rooms
@@ -243,7 +250,18 @@ func (b *Bridge) serveSSE(w http.ResponseWriter, r *http.Request) {
 	reason := sse.ReasonTransportError
 	if err := c.stream.Write(sse.AppendRetry(nil, b.cfg.SSE.Retry.Milliseconds())); err == nil {
 		b.sseConnected(c)
-		reason = c.stream.Serve(r.Context())
+		if resume {
+			st.Resumed.Add(1)
+			err = b.resumeSSE(r.Context(), c, after)
+		}
+		switch {
+		case err == nil:
+			reason = c.stream.Serve(r.Context())
+		case errors.Is(err, errSSESlow):
+			reason = sse.ReasonSlow
+		case r.Context().Err() != nil:
+			reason = sse.ReasonTransportClose
+		}
 	}
 	b.sse.remove(c)
 	st.Open.Add(-1)
