@@ -46,6 +46,15 @@
 // the session and take the engine server's table lock). Nothing calls up
 // into socketio while holding a session's or the server's lock.
 //
+// A resumed socket's replay runs on its own goroutine, which holds the
+// socket's lock while it queues each replayed or held event (socket ->
+// session), so that nothing follows the socket's DISCONNECT; it calls
+// OnConnect and the client's waiting events with no lock held. The
+// connection's close (OnClose, holding inMu) waits for a resumed socket's
+// OnConnect and those events to finish before it tears the socket down,
+// as it waits for handlers on the read goroutine; nothing on that
+// goroutine waits for inMu.
+//
 // socketio's Observer methods Connected, Disconnected, Joined and Left run
 // holding the namespace's lock (and no socket's), which is what orders a
 // socket's reports; they take no lock of socketio's but a socket's.
@@ -60,5 +69,6 @@
 //
 // TestLockOrderUnderChurn in package socketio runs broadcasts, joins,
 // acknowledgements and disconnects at once under -race to hold the code
-// to this order.
+// to this order, and TestRecoveryUnderChurn does so with resumes, replays
+// and broadcasts with offsets.
 package protocol

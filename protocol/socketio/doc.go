@@ -35,6 +35,36 @@
 // recipients; [Broadcast.Emit] encodes the packet once and queues the same
 // bytes to every recipient without blocking on any of them.
 //
+// # Connection state recovery
+//
+// With [Config.Recovery] set, the server speaks socket.io 4.6+'s
+// connection state recovery: each CONNECT answer carries a private
+// session id (pid) beside the socket id, and each event sent with
+// [Broadcast.EmitOffset] carries its offset (a sequence number of the
+// source it came from, as a decimal string) as its last argument. A client
+// that lost its connection sends its pid and the last offset it got with
+// its next CONNECT. The namespace's middlewares run as always (the client
+// is authenticated again and its rooms joined anew); then the [Recovery]
+// decides. A resumed socket gets the same pid back (the client sets
+// socket.recovered), its old id where no connected socket has it, then the
+// events it missed, each with its offset, then live ones: live events sent
+// with an offset during the replay are held for it (at most
+// [Config.RecoveryHold]) and follow in order, and no offset is sent twice.
+// [Namespace.OnConnect] runs after the replay, and the client's events
+// that arrive meanwhile wait for it. A refused resume is a normal connect
+// with a new pid: socket.recovered is false and the application refetches.
+//
+// The replay runs on a goroutine of its own, paced by the session's
+// outbound queue, so the connection's other namespaces are not kept
+// waiting and a long replay meets no slow-consumer policy. Without
+// Recovery nothing of this reaches the wire, and EmitOffset is Emit.
+//
+// The client takes the last argument of any event, if a string, for its
+// offset: on a server with Recovery, send events whose last argument is a
+// string only with EmitOffset. And with engine.SlowDropOldest, a socket
+// whose queue overflows loses events it will not know it missed; the
+// default engine.SlowDisconnect closes it instead, and the client resumes.
+//
 // # Watching the server
 //
 // [Server.Namespaces] and [Namespace.Sockets] list what is connected now:

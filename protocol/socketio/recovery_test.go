@@ -141,6 +141,10 @@ func (m *memRecovery) publish(t *testing.T, room, event string, args ...any) uin
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m.publishData(room, event, d)
+}
+
+func (m *memRecovery) publishData(room, event string, d socketio.Data) uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	seq := uint64(len(m.log) + 1)

@@ -53,7 +53,8 @@ const (
 )
 
 // ID returns the socket's id, unique per namespace connection (not the
-// Engine.IO session id).
+// Engine.IO session id). A resumed socket takes its old id as it connects
+// (see Recovery): until then, in middlewares, ID is a new one.
 func (s *Socket) ID() string { return s.id }
 
 // Namespace returns the namespace the socket is connected to.
