@@ -70,6 +70,13 @@ var (
 	descReady = desc("ready",
 		"1 while /readyz answers ready (NATS connected, every subscription registered), else 0.")
 
+	descRecoveryResumes = desc("recovery_resumes_total",
+		"Connection-state recovery (--recovery) resumes: recovered (a hit: the socket got what it missed, socket.recovered true) or refused (a miss: bad or foreign pid, offset outside the stream or the window; the socket starts afresh).", "result")
+	descRecoveryReplayed = desc("recovery_replayed_total",
+		"Events replayed to resumed sockets.")
+	descRecoveryFailed = desc("recovery_replay_failures_total",
+		"Replays that failed after the resume was honoured (the client reconnects and resumes again).")
+
 	descLifecycle = desc("lifecycle_events_total",
 		"Lifecycle events (--lifecycle-subject): published, or dropped (queue full, NATS refused, shutting down).", "result")
 )
@@ -87,7 +94,8 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 		descSlow, descQueueDropped, descQueueTooLarge, descWrites, descFrames,
 		descInboundPublished, descInboundRequests, descInboundDropped, descRequestErrors, descBufferFull,
 		descAuth, descAuthRefused,
-		descNATSConnected, descNATSReconnects, descReady, descLifecycle,
+		descNATSConnected, descNATSReconnects, descReady,
+		descRecoveryResumes, descRecoveryReplayed, descRecoveryFailed, descLifecycle,
 	} {
 		ch <- d
 	}
@@ -168,6 +176,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descNATSConnected, boolean(ns.Connected))
 	counter(descNATSReconnects, ns.Reconnects)
 	gauge(descReady, boolean(b.Ready()))
+
+	rs := b.RecoveryStats()
+	counter(descRecoveryResumes, rs.Recovered.Load(), "recovered")
+	counter(descRecoveryResumes, rs.Refused.Load(), "refused")
+	counter(descRecoveryReplayed, rs.Replayed.Load())
+	counter(descRecoveryFailed, rs.Failed.Load())
 
 	if ls := b.LifecycleStats(); ls != nil {
 		counter(descLifecycle, ls.Published.Load(), "published")

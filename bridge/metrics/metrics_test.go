@@ -296,3 +296,34 @@ func TestListenRefusesABadAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoveryMissesAreCounted: with connection-state recovery on (a
+// JetStream NATS), a socket.io-client 4.8.4 that resumes with a pid
+// natsock never issued is refused, connects afresh, and the miss shows in
+// natsock_recovery_resumes_total.
+func TestRecoveryMissesAreCounted(t *testing.T) {
+	bridgetest.RequireNode(t)
+	opts := natstest.DefaultTestOptions
+	opts.Port = -1
+	opts.JetStream = true
+	opts.StoreDir = t.TempDir()
+	s := natstest.RunServer(&opts)
+	t.Cleanup(s.Shutdown)
+	_, url := startBridge(t, bridge.Config{
+		NATSURL:  s.ClientURL(),
+		Maps:     []string{"tasks.assigned=newTaskAssigned"},
+		Recovery: true,
+	})
+	before := scrape(t, url+"/metrics")
+	want(t, before, `natsock_recovery_resumes_total{result="refused"}`, 0)
+	want(t, before, `natsock_recovery_resumes_total{result="recovered"}`, 0)
+
+	bridgetest.Interop(t, "--url", url, "--client", "4.8.4", "--transports", "websocket",
+		"--scenario", "emit", "--event", "hello", "--data", `[1]`, "--auth", `{"pid":"never-issued","offset":"5"}`,
+		"--timeout", "20000").
+		MustOK(25 * time.Second)
+	after := scrape(t, url+"/metrics")
+	want(t, after, `natsock_recovery_resumes_total{result="refused"}`, 1)
+	want(t, after, `natsock_recovery_resumes_total{result="recovered"}`, 0)
+	want(t, after, `natsock_recovery_replayed_total`, 0)
+}
