@@ -196,7 +196,7 @@ func DrawGoals(w io.Writer, d *ChartData) error {
 	const (
 		width   = 960
 		top     = 64
-		rowH    = 62
+		rowH    = 68
 		barX    = 24.0
 		barMax  = 600.0
 		barH    = 15.0
@@ -241,7 +241,7 @@ func DrawGoals(w io.Writer, d *ChartData) error {
 			s.text(ratioX+70, y+55, 11, "middle", faintColour, "", "goal: "+g.Goal)
 		}
 		if i > 0 {
-			s.line(barX, y-4, width-barX, y-4, gridColour)
+			s.line(barX, y-6, width-barX, y-6, gridColour)
 		}
 	}
 	return s.close(w)
