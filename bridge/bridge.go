@@ -57,7 +57,7 @@ type Bridge struct {
 	// sockets holds a *socketState per connected socket, when a rate limit
 	// or lifecycle events need one (see socketstate.go).
 	sockets   sync.Map
-	rec       *recovery           // nil unless Config.Recovery; set by Run before it serves (recovery.go)
+	rec       *recovery // nil unless Config.Recovery; set by Run before it serves (recovery.go)
 	recStats  RecoveryStats
 	lifecycle *lifecycle.Publisher // nil unless LifecycleSubject is set; started by Run
 	auth      *auth.Authenticator  // nil when Config.Auth is off (see authenticate.go)
@@ -189,6 +189,16 @@ func (b *Bridge) Ready() bool {
 func (b *Bridge) Run(ctx context.Context) (err error) {
 	startedOnce := sync.OnceFunc(func() { close(b.started) })
 	defer startedOnce()
+	defer func() {
+		if err != nil && !b.stopped.Load() {
+			// Run failed before it served (NATS, the recovery stream, the
+			// listener): the socket.io server New made, and its timers, go
+			// too.
+			ctx, cancel := context.WithTimeout(context.Background(), b.cfg.ShutdownTimeout)
+			_ = b.sio.Close(ctx)
+			cancel()
+		}
+	}()
 	if b.cfg.NATSURL == "" {
 		storeDir := ""
 		if b.cfg.Recovery {
