@@ -14,14 +14,16 @@ import (
 // socket's namespace is locked, so that no other change of the namespace
 // comes between the change and its report and, for one socket, Connected
 // always comes before Joined, Left and Disconnected. They may read the
-// socket (ID, Rooms, Transport, Handshake, Auth, Data,
+// socket (ID, Rooms, Transport, Handshake, Auth, Data, Recovered,
 // Namespace().Name()) but must not call anything that changes a socket or
 // a namespace, emit, or call a Namespace's methods: copy what they need
 // and hand heavier work to another goroutine. Event runs with no lock of
 // this package held.
 type Observer interface {
 	// Connected reports a socket that has its CONNECT answer (queued to
-	// the client). s.Rooms() lists the rooms it joined in middlewares.
+	// the client). s.Rooms() lists the rooms it joined in middlewares. A
+	// resumed socket (s.Recovered(), see Recovery) is reported before its
+	// missed events are replayed.
 	Connected(s *Socket)
 	// Disconnected reports a socket that has left its namespace and its
 	// rooms, once for each socket reported Connected, with the reason it
@@ -86,8 +88,8 @@ func (srv *Server) Namespaces() []*Namespace {
 // (sockets still in their middlewares are not listed). A socket may leave
 // right after the snapshot; its methods stay safe to call (Rooms then
 // returns none, Connected false). For an admin view, each socket gives its
-// [Socket.Transport], [Socket.Handshake] and [Socket.Rooms]; an
-// [Observer] keeps such a view current.
+// [Socket.Transport], [Socket.Handshake], [Socket.Rooms] and
+// [Socket.Recovered]; an [Observer] keeps such a view current.
 func (n *Namespace) Sockets() []*Socket {
 	n.mu.RLock()
 	out := make([]*Socket, 0, len(n.sockets))

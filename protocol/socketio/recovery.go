@@ -46,7 +46,10 @@ type Recovery interface {
 	// error is logged.
 	NewPID(s *Socket) (string, error)
 	// Resume decides whether s, connecting with req's pid and offset, may
-	// resume. The middlewares have run, as for NewPID. An error refuses:
+	// resume. The middlewares have run, as for NewPID, but s.ID() is still
+	// the new id (the socket takes r.ID as it connects). Like a
+	// middleware, Resume may Join rooms and SetData to restore what the
+	// session had; the replay should follow s.Rooms(). An error refuses:
 	// s connects afresh with a new pid, and the error is logged (at debug
 	// level: a stale or foreign pid is routine). On success the client
 	// gets the same pid back, the socket takes r.ID when no connected
