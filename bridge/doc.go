@@ -115,6 +115,19 @@
 // do, with transport "sse", and are counted in [Bridge.SSEStats]. At
 // shutdown each ends after its queue is written, with the sockets.
 //
+// # Monitoring
+//
+// The bridge counts as it works, with atomics: [Stats], one [MapStats] a
+// --map rule and one [InboundStats] a --inbound rule ([Bridge.MapRules],
+// [Bridge.InboundRules]), [AuthStats] with refusals by code, and the
+// publish-to-emit latency ([Bridge.EmitLatency], from a publisher's
+// [HeaderPublishedAt] or from receipt). [Bridge.SocketCounts],
+// [Bridge.EngineStats] and [Bridge.NATSState] are read on demand. Package
+// [github.com/natsock/natsock/bridge/metrics] turns all of it into
+// Prometheus metrics at scrape time; the bridge does not import
+// Prometheus. [Bridge.Handle] adds /metrics and the page at / (package
+// [github.com/natsock/natsock/bridge/web]) to the bridge's listener.
+//
 // # Lifecycle
 //
 // [Bridge.Run] starts an embedded NATS server when no URL is given,
