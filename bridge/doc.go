@@ -113,7 +113,10 @@
 // [github.com/natsock/natsock/bridge/sse]); a slow stream is closed, and
 // the others do not notice. Streams publish lifecycle events as sockets
 // do, with transport "sse", and are counted in [Bridge.SSEStats]. At
-// shutdown each ends after its queue is written, with the sockets.
+// shutdown each ends after its queue is written, with the sockets, and a
+// stream opened meanwhile gets an empty one: EventSource reconnects
+// (with its Last-Event-ID) after its retry delay, where a 503 would stop
+// it for good, as any answer but 200 does.
 //
 // # Monitoring
 //
@@ -137,6 +140,41 @@
 // disconnect the sockets with reason "server shutting down" (each after
 // its queue is written), close the listener, stop the embedded server.
 //
+// # Connection-state recovery: nothing lost on reconnect
+//
+// With [Config.Recovery], the messages of the --map subjects are kept in
+// a JetStream stream ([Config.RecoveryStream], made or bound at start over
+// the rules' patterns, merged where they overlap since JetStream stores a
+// subject in one stream) for [Config.RecoveryWindow]: the window is the
+// stream's MaxAge, so it is both how long a client may have missed a
+// message and what the stream holds. Live delivery then reads that stream
+// through one ordered consumer per node instead of core subscriptions, and
+// every event carries its stream sequence as its socket.io offset (one
+// more, last, string argument, as socket.io sends it). A NATS reconnect
+// loses and repeats nothing: the consumer resumes after the last sequence
+// it delivered. The stream is NoAck: a request published to a mapped
+// subject is still answered by its responder, not by JetStream.
+//
+// Each socket.io 4.6+ client gets a pid in its CONNECT answer: a ticket
+// signed (HMAC-SHA256) with a key the first node makes and every node
+// reads from a JetStream KV bucket, bound to the namespace, the identity
+// (subject and rooms) and the stream's incarnation. When the client
+// reconnects, to any node, it sends its pid and last offset; authentication
+// runs again, and the resume is honoured when the pid checks for this
+// namespace and identity and the stream still holds every message after
+// the offset. The socket then gets, in order and once each, the events it
+// missed, chosen by its namespace and rooms through the same rules and
+// payload decoding as live delivery, then the live ones (the engine holds
+// them during the replay: see socketio.Recovery), and the client sees
+// socket.recovered true. Otherwise it connects afresh, recovered false,
+// and the application refetches: an unknown, forged or foreign pid,
+// another namespace, a stream made anew, or an offset whose next message
+// has left the stream. The window thus bounds the history, not the
+// absence: a client away longer than the window still resumes if the
+// stream holds everything after its offset (nothing was published on the
+// mapped subjects meanwhile), since it then missed nothing.
+// [Bridge.RecoveryStats] counts resumes and replays.
+//
 // # Faults
 //
 // A NATS outage keeps the sockets connected and makes /readyz unready.
@@ -146,7 +184,8 @@
 // one is dropped, counted ([Stats.BufferFull]) and logged once an outage.
 // On reconnect the subscriptions resume and the log gives the outage's
 // length; what was published meanwhile is lost, and core NATS cannot say
-// how much (the log says so).
+// how much (the log says so). With [Config.Recovery] nothing is lost: the
+// stream kept it, and delivery resumes from it.
 //
 // A NATS message larger than a client's whole outbound queue
 // (engine.Config.MaxQueueBytes) is dropped and counted ([Stats.TooLarge])

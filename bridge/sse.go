@@ -111,7 +111,6 @@ const (
 	sseCodeMethod             = "method_not_allowed"
 	sseCodeOrigin             = "origin_not_allowed"
 	sseCodeForbidden          = "forbidden"
-	sseCodeShuttingDown       = "shutting_down"
 	sseCodeTooManyConnections = "too_many_connections"
 )
 
@@ -160,8 +159,7 @@ func (b *Bridge) serveSSE(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b.stopped.Load() {
-		w.Header().Set("Connection", "close")
-		writeSSEError(w, http.StatusServiceUnavailable, sseCodeShuttingDown, "this node is shutting down; reconnect to another")
+		b.sseGoElsewhere(w)
 		return
 	}
 	st := &b.sse.stats
@@ -236,8 +234,7 @@ func (b *Bridge) serveSSE(w http.ResponseWriter, r *http.Request) {
 	// client has the response headers reaches it (or, resuming, is held
 	// until the replay is written).
 	if !b.sse.add(c) {
-		w.Header().Set("Connection", "close")
-		writeSSEError(w, http.StatusServiceUnavailable, sseCodeShuttingDown, "this node is shutting down; reconnect to another")
+		b.sseGoElsewhere(w)
 		return
 	}
 	st.Open.Add(1)
@@ -271,6 +268,21 @@ func (b *Bridge) serveSSE(w http.ResponseWriter, r *http.Request) {
 			"max_queue_bytes", ecfg.MaxQueueBytes, "max_queue_messages", ecfg.MaxQueueMessages)
 	}
 	b.sseDisconnected(c, reason)
+}
+
+// sseGoElsewhere answers a stream opened while the node shuts down: an
+// empty stream that ends at once, with its retry delay, so that
+// EventSource reconnects (to another node, or to this one restarted). A
+// refusal (503) would be final: EventSource never retries a response
+// that is not 200.
+func (b *Bridge) sseGoElsewhere(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Connection", "close")
+	w.WriteHeader(http.StatusOK)
+	out := sse.AppendRetry(nil, b.cfg.SSE.Retry.Milliseconds())
+	_, _ = w.Write(sse.AppendComment(out, "this node is shutting down; reconnect"))
 }
 
 // authQueryParam is the query parameter authentication reads a token
