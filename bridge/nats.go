@@ -120,13 +120,18 @@ func (b *Bridge) natsReconnected(nc *nats.Conn) {
 	}
 	dropped := b.outageDropped.Swap(0)
 	b.outageLogged.Store(false)
+	// Core NATS keeps nothing for a subscriber that is away, and tells it
+	// nothing of what it missed: the count cannot be known. With recovery
+	// the stream kept it, and its ordered consumer resumes after the last
+	// sequence delivered.
+	missed := "unknown (core NATS does not keep or count messages published while natsock was away)"
+	if b.cfg.Recovery {
+		missed = "none (the recovery stream's consumer resumes after the last sequence it delivered)"
+	}
 	b.log.Info("NATS reconnected; subscriptions resumed",
 		"url", nc.ConnectedUrlRedacted(), "reconnects", nc.Stats().Reconnects, "outage", outage.String(),
 		"subscriptions", len(b.mapping.Rules()),
-		// Core NATS keeps nothing for a subscriber that is away, and tells
-		// it nothing of what it missed: the count cannot be known here
-		// (a JetStream consumer could tell).
-		"missed_messages", "unknown (core NATS does not keep or count messages published while natsock was away)",
+		"missed_messages", missed,
 		"inbound_emits_dropped", dropped)
 	b.natsChanged(nc)
 }
