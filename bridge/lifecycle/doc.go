@@ -23,7 +23,7 @@
 //	  "namespace": "/",
 //	  "rooms": ["user:42", "team:red"],         rooms the server put the socket in; omitted when none
 //	  "sub": "42",                              the identity's subject; "" when anonymous
-//	  "transport": "websocket",                 websocket | polling (at the time of the event)
+//	  "transport": "websocket",                 websocket | polling (at the time of the event) | sse (an event stream)
 //	  "remote": "203.0.113.7:51234",            the client's TCP address as natsock saw it
 //	  "reason": "transport close",              disconnect only: socket.io's reason, or "rate limit"
 //	  "connected_at": "2026-12-01T00:00:00Z",   disconnect only
