@@ -70,6 +70,19 @@ var (
 	descReady = desc("ready",
 		"1 while /readyz answers ready (NATS connected, every subscription registered), else 0.")
 
+	descSSEStreams = desc("sse_streams",
+		"Server-sent event streams (GET /events) open now.")
+	descSSEOpened = desc("sse_streams_opened_total",
+		"Server-sent event streams opened.")
+	descSSEDelivered = desc("sse_deliveries_total",
+		"Events queued to server-sent event streams.")
+	descSSESlow = desc("sse_slow_disconnects_total",
+		"Server-sent event streams closed because their queue was full.")
+	descSSEDropped = desc("sse_dropped_total",
+		"Events dropped from a full server-sent event stream's queue under drop-oldest.")
+	descSSERefused = desc("sse_refused_total",
+		"GET /events refused: bad_query (400) or auth (authentication refused).", "reason")
+
 	descRecoveryResumes = desc("recovery_resumes_total",
 		"Connection-state recovery (--recovery) resumes: recovered (a hit: the socket got what it missed, socket.recovered true) or refused (a miss: bad or foreign pid, offset outside the stream or the window; the socket starts afresh).", "result")
 	descRecoveryReplayed = desc("recovery_replayed_total",
@@ -95,6 +108,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 		descInboundPublished, descInboundRequests, descInboundDropped, descRequestErrors, descBufferFull,
 		descAuth, descAuthRefused,
 		descNATSConnected, descNATSReconnects, descReady,
+		descSSEStreams, descSSEOpened, descSSEDelivered, descSSESlow, descSSEDropped, descSSERefused,
 		descRecoveryResumes, descRecoveryReplayed, descRecoveryFailed, descLifecycle,
 	} {
 		ch <- d
@@ -176,6 +190,15 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descNATSConnected, boolean(ns.Connected))
 	counter(descNATSReconnects, ns.Reconnects)
 	gauge(descReady, boolean(b.Ready()))
+
+	ss := b.SSEStats()
+	gauge(descSSEStreams, float64(ss.Open.Load()))
+	counter(descSSEOpened, ss.Opened.Load())
+	counter(descSSEDelivered, ss.Delivered.Load())
+	counter(descSSESlow, ss.SlowClosed.Load())
+	counter(descSSEDropped, ss.Dropped.Load())
+	counter(descSSERefused, ss.BadQuery.Load(), "bad_query")
+	counter(descSSERefused, ss.Refused.Load(), "auth")
 
 	rs := b.RecoveryStats()
 	counter(descRecoveryResumes, rs.Recovered.Load(), "recovered")

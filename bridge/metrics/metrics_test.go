@@ -327,3 +327,65 @@ func TestRecoveryMissesAreCounted(t *testing.T) {
 	want(t, after, `natsock_recovery_resumes_total{result="recovered"}`, 0)
 	want(t, after, `natsock_recovery_replayed_total`, 0)
 }
+
+// TestSSEStreamsAreCounted: a plain HTTP client reading GET /events is
+// an open stream in natsock_sse_streams while it reads, and what NATS
+// publishes to it is counted.
+func TestSSEStreamsAreCounted(t *testing.T) {
+	s := startNATS(t)
+	_, url := startBridge(t, bridge.Config{NATSURL: s.ClientURL(), Maps: []string{"tasks.assigned=newTaskAssigned"}})
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /events: %s", resp.Status)
+	}
+	got := make(chan string, 1)
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "data:") {
+				got <- sc.Text()
+				return
+			}
+		}
+		close(got)
+	}()
+	bridgetest.Eventually(t, 10*time.Second, "the stream counted open", func() bool {
+		return scrape(t, url+"/metrics")["natsock_sse_streams"] == 1
+	})
+	if err := nc.Publish("tasks.assigned", []byte(`{"taskName":"to a stream"}`)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case line, ok := <-got:
+		if !ok || !strings.Contains(line, "to a stream") {
+			t.Fatalf("the stream got %q (open %v)", line, ok)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream got nothing within 10s")
+	}
+	after := scrape(t, url+"/metrics")
+	want(t, after, "natsock_sse_streams_opened_total", 1)
+	want(t, after, "natsock_sse_deliveries_total", 1)
+	cancel()
+	bridgetest.Eventually(t, 10*time.Second, "the stream counted closed", func() bool {
+		return scrape(t, url+"/metrics")["natsock_sse_streams"] == 0
+	})
+}
