@@ -17,6 +17,7 @@ import (
 
 	"github.com/natsock/natsock/bridge/auth"
 	"github.com/natsock/natsock/bridge/lifecycle"
+	"github.com/natsock/natsock/protocol/admin"
 	"github.com/natsock/natsock/protocol/socketio"
 )
 
@@ -60,6 +61,7 @@ type Bridge struct {
 	rec       *recovery // nil unless Config.Recovery; set by Run before it serves (recovery.go)
 	recStats  RecoveryStats
 	lifecycle *lifecycle.Publisher // nil unless LifecycleSubject is set; started by Run
+	admin     *admin.Admin         // nil unless Config.AdminUI (see adminui.go)
 	auth      *auth.Authenticator  // nil when Config.Auth is off (see authenticate.go)
 	authStats AuthStats
 
@@ -132,6 +134,7 @@ func New(cfg Config) (*Bridge, error) {
 	}
 	scfg := cfg.SocketIO
 	scfg.Engine.OnOriginRefused = b.originRefused
+	cfg.adminUIOrigins(&scfg)
 	if cfg.Recovery {
 		scfg.Recovery = socketRecovery{b}
 	}
@@ -144,6 +147,9 @@ func New(cfg Config) (*Bridge, error) {
 		b.lifecycle = lifecycle.New(cfg.LifecycleSubject, cfg.NodeName, 0, b.log)
 	}
 	b.declareNamespaces()
+	if err := b.startAdminUI(); err != nil {
+		return nil, err
+	}
 	b.mux = b.newMux()
 	return b, nil
 }
@@ -290,6 +296,9 @@ func (b *Bridge) shutdown(hs *http.Server) error {
 	// node_down (see package lifecycle).
 	if b.lifecycle != nil {
 		b.lifecycle.Close()
+	}
+	if b.admin != nil {
+		b.admin.Close()
 	}
 	b.stopRecovery()
 	var errs []error

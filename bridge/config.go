@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/natsock/natsock/bridge/auth"
+	"github.com/natsock/natsock/protocol/admin"
 	"github.com/natsock/natsock/protocol/engine"
 	"github.com/natsock/natsock/protocol/socketio"
 )
@@ -195,6 +196,20 @@ type Config struct {
 	// SSE configures server-sent events at SSEPath ("/events"); see
 	// SSEConfig. Its zero value serves them with the defaults.
 	SSE SSEConfig
+
+	// AdminUI serves the socket.io Admin UI's server side (see package
+	// admin) in the namespace Admin.Namespace ("/admin"), behind the login
+	// Admin.Username and Admin.PasswordHash (a bcrypt hash, required). Off
+	// by default. The UI sends the password itself: serve it over TLS.
+	AdminUI bool
+	// Admin configures the Admin UI; it must be left zero with AdminUI
+	// off. Its zero fields take package admin's defaults, but ServerID
+	// is NodeName.
+	Admin admin.Config
+	// AdminUIOrigins are the browser origins the Admin UI's page comes
+	// from (https://admin.socket.io, or wherever its ui/dist is hosted),
+	// allowed, with credentials, ahead of SocketIO.Engine.AllowOrigins.
+	AdminUIOrigins []string
 
 	// SocketIO configures the socket.io server, and in SocketIO.Engine the
 	// Engine.IO server underneath; their zero fields take those packages'
@@ -441,6 +456,7 @@ func (c Config) validate() (rules, error) {
 	errs = append(errs, nest("SocketIO", s.Validate())...)
 	errs = append(errs, nest("SocketIO.Engine", c.SocketIO.Engine.Validate())...)
 	errs = append(errs, nest("Auth", c.Auth.Validate())...)
+	errs = append(errs, c.validateAdminUI(r)...)
 	errs = append(errs, c.SSE.validate()...)
 	if err := errors.Join(errs...); err != nil {
 		return rules{}, err
