@@ -13,7 +13,8 @@
 # `natsock serve` (embedded NATS on 127.0.0.1:4222, socket.io on :3000) and the
 # peer (socket.io on :3001, subscribed to the same NATS), runs every row
 # against each, and stops every process it started, by its PID. Loopback only;
-# ports 3000, 3001 and 4222 must be free. Each run's JSON is kept in
+# ports 3000, 3001 and 4222 must be free (NATSOCK_PORT, PEER_PORT and NATS_PORT
+# choose others, so that two runs can share a machine). Each run's JSON is kept in
 # $OUT (default: a temporary directory, printed at the end).
 #
 # Environment: SECONDS_PER_ROW (default 10) bounds the publishing of each
@@ -51,6 +52,9 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 peer_src=${PEER_DIR:-$root/../shared/peer}
 secs=${SECONDS_PER_ROW:-10}
+natsock_port=${NATSOCK_PORT:-3000}
+peer_port=${PEER_PORT:-3001}
+nats_port=${NATS_PORT:-4222}
 idle_clients=${IDLE_CLIENTS:-10000}
 rows_sel=${ROWS:-all}
 case $rows_sel in
@@ -110,7 +114,7 @@ trap 'exit 130' INT TERM
 
 say() { echo "compare: $*" >&2; }
 
-for port in 3000 3001 4222; do
+for port in "$natsock_port" "$peer_port" "$nats_port"; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		say "port $port is in use: stop what listens there first"
 		exit 1
@@ -134,28 +138,28 @@ cp "$peer_src"/* "$work/peer/"
 start_natsock() {
 	say "starting natsock serve ${1:-}"
 	if [ "${1:-}" = targeted ]; then
-		"$work/natsock" serve --listen 127.0.0.1:3000 --nats-url nats://127.0.0.1:4222 \
+		"$work/natsock" serve --listen 127.0.0.1:$natsock_port --nats-url nats://127.0.0.1:$nats_port \
 			--auth-jwt-secret "$secret" --auth-required --room-from-claim 'user:{sub}' \
 			--map 'notify.user.*=notification@user:{3}' --log-level warn >>"$work/natsock.log" 2>&1 &
 	elif [ "${1:-}" = inbound ]; then
-		"$work/natsock" serve --listen 127.0.0.1:3000 --nats-url nats://127.0.0.1:4222 \
+		"$work/natsock" serve --listen 127.0.0.1:$natsock_port --nats-url nats://127.0.0.1:$nats_port \
 			--map tasks.assigned=newTaskAssigned --inbound taskAssigned=tasks.inbound \
 			--log-level warn >>"$work/natsock.log" 2>&1 &
 	else
-		"$work/natsock" serve --listen 127.0.0.1:3000 --embedded-nats-listen 127.0.0.1:4222 \
+		"$work/natsock" serve --listen 127.0.0.1:$natsock_port --embedded-nats-listen 127.0.0.1:$nats_port \
 			--map tasks.assigned=newTaskAssigned --log-level warn >>"$work/natsock.log" 2>&1 &
 	fi
 	natsock_pid=$!
 	pids+=("$natsock_pid")
 	for _ in $(seq 100); do
-		curl -fsS -o /dev/null http://127.0.0.1:3000/readyz 2>/dev/null && break
+		curl -fsS -o /dev/null http://127.0.0.1:$natsock_port/readyz 2>/dev/null && break
 		kill -0 "$natsock_pid" 2>/dev/null || { cat "$work/natsock.log" >&2; exit 1; }
 		sleep 0.1
 	done
-	curl -fsS -o /dev/null http://127.0.0.1:3000/readyz
+	curl -fsS -o /dev/null http://127.0.0.1:$natsock_port/readyz
 }
 
-# start_peer [targeted] starts the Node peer on the NATS at :4222 and waits
+# start_peer [targeted|inbound] starts the Node peer on the NATS at NATS_PORT and waits
 # until its subscription is registered; targeted, it checks tokens and
 # sends notify.user.<user> to the room user:<user>.
 start_peer() {
@@ -167,7 +171,7 @@ start_peer() {
 	elif [ "${1:-}" = inbound ]; then
 		extra=(--inbound taskAssigned=tasks.inbound)
 	fi
-	node "$work/peer/server.js" --port 3001 --nats nats://127.0.0.1:4222 --subject 'tasks.>' \
+	node "$work/peer/server.js" --port "$peer_port" --nats nats://127.0.0.1:$nats_port --subject 'tasks.>' \
 		--map tasks.assigned=newTaskAssigned "${extra[@]}" >"$work/peer.log" 2>&1 &
 	node_pid=$!
 	pids+=("$node_pid")
@@ -179,18 +183,18 @@ start_peer() {
 	grep -q '^READY' "$work/peer.log"
 }
 
-# start_nats starts the separate nats-server on :4222 and waits for it.
+# start_nats starts the separate nats-server on NATS_PORT and waits for it.
 start_nats() {
 	say "starting nats-server"
-	"$work/nats-server" -a 127.0.0.1 -p 4222 >>"$work/nats.log" 2>&1 &
+	"$work/nats-server" -a 127.0.0.1 -p "$nats_port" >>"$work/nats.log" 2>&1 &
 	nats_pid=$!
 	pids+=("$nats_pid")
 	for _ in $(seq 100); do
-		(exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null && return 0
+		(exec 3<>/dev/tcp/127.0.0.1/$nats_port) 2>/dev/null && return 0
 		kill -0 "$nats_pid" 2>/dev/null || { cat "$work/nats.log" >&2; exit 1; }
 		sleep 0.1
 	done
-	say "nats-server did not listen on :4222"
+	say "nats-server did not listen on :$nats_port"
 	exit 1
 }
 
@@ -200,12 +204,12 @@ run() {
 	shift 2
 	local url pid
 	if [ "$server" = node ]; then
-		url=http://127.0.0.1:3001 pid=$node_pid
+		url=http://127.0.0.1:$peer_port pid=$node_pid
 	else
-		url=http://127.0.0.1:3000 pid=$natsock_pid
+		url=http://127.0.0.1:$natsock_port pid=$natsock_pid
 	fi
 	say "$name: $server"
-	if ! "$work/natsock" bench --url "$url" --pid "$pid" --json --no-progress --timeout 90s "$@" \
+	if ! "$work/natsock" bench --url "$url" --nats-url "nats://127.0.0.1:$nats_port" --pid "$pid" --json --no-progress --timeout 90s "$@" \
 		>"$out/$name-$server.json" 2>"$out/$name-$server.err"; then
 		say "$name: $server: $(cat "$out/$name-$server.err")"
 	fi
