@@ -85,7 +85,7 @@ type SSEStats struct {
 	Opened     atomic.Uint64 // streams opened
 	Delivered  atomic.Uint64 // events queued to streams
 	SlowClosed atomic.Uint64 // streams closed for a full queue
-	Dropped    atomic.Uint64 // events dropped: a full queue under drop-oldest
+	Dropped    atomic.Uint64 // events dropped: a full queue under drop-oldest, or an event larger than the queue (a binary body's base64 can be)
 	BadQuery   atomic.Uint64 // requests refused with 400
 	Refused    atomic.Uint64 // requests refused by authentication
 	Resumed    atomic.Uint64 // streams resumed from a Last-Event-ID

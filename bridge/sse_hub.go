@@ -63,26 +63,29 @@ func (c *sseClient) reaches(route Route) bool {
 }
 
 // deliver queues frame, or holds it while a replay runs. It reports the
-// events the queue dropped (drop-oldest) and whether the stream closed
-// as slow.
-func (c *sseClient) deliver(seq uint64, frame []byte, maxBytes int) (dropped int, slow bool) {
+// events the queue dropped (drop-oldest), and Send's error: the stream
+// closed as slow (sse.ErrSlowConsumer, also when the held events pass
+// maxBytes), the frame alone is larger than the queue (sse.ErrTooLarge),
+// or the stream is closed.
+func (c *sseClient) deliver(seq uint64, frame []byte, maxBytes int) (dropped int, err error) {
 	c.mu.Lock()
 	if c.holding {
 		defer c.mu.Unlock()
-		if c.overflow {
-			return 0, false
-		}
-		if c.heldBytes+len(frame) > maxBytes {
+		switch {
+		case c.overflow:
+			return 0, sse.ErrClosed
+		case len(frame) > maxBytes:
+			return 0, sse.ErrTooLarge
+		case c.heldBytes+len(frame) > maxBytes:
 			c.overflow, c.held, c.heldBytes = true, nil, 0
-			return 0, true
+			return 0, sse.ErrSlowConsumer
 		}
 		c.held = append(c.held, heldEvent{seq, frame})
 		c.heldBytes += len(frame)
-		return 0, false
+		return 0, nil
 	}
 	c.mu.Unlock()
-	dropped, err := c.stream.Send(frame)
-	return dropped, err == sse.ErrSlowConsumer
+	return c.stream.Send(frame)
 }
 
 // sseHub is the set of open streams, indexed by namespace and room so
@@ -174,12 +177,15 @@ func (h *sseHub) publish(route Route, seq uint64, maxBytes int, frame func() ([]
 				return
 			}
 		}
-		dropped, slow := c.deliver(seq, f, maxBytes)
+		dropped, err := c.deliver(seq, f, maxBytes)
+		switch err {
+		case nil:
+			h.stats.Delivered.Add(1)
+		case sse.ErrTooLarge:
+			dropped++
+		}
 		if dropped > 0 {
 			h.stats.Dropped.Add(uint64(dropped))
-		}
-		if !slow {
-			h.stats.Delivered.Add(1)
 		}
 	}
 }

@@ -653,3 +653,26 @@ func TestSSEDisabled(t *testing.T) {
 		t.Fatalf("GET /events: %d, want 404", code)
 	}
 }
+
+// TestSSEEventLargerThanTheQueue: a binary body a socket's queue takes
+// can be too large for a stream's once in base64; it is dropped and
+// counted for the stream, which stays open and gets the next event.
+func TestSSEEventLargerThanTheQueue(t *testing.T) {
+	t.Parallel()
+	ns := startNATS(t)
+	nc := connect(t, ns.ClientURL())
+	cfg := bridge.Config{NATSURL: ns.ClientURL(), Maps: []string{"a=a"}}
+	cfg.SocketIO.Engine.MaxQueueBytes = 64 << 10
+	b := startBridge(t, cfg)
+	c := openSSE(t, b.URL, "", nil)
+	big := make([]byte, 60<<10)
+	big[0] = 0xff // not UTF-8: binary
+	publish(t, nc, "a", big)
+	publish(t, nc, "a", []byte(`"next"`))
+	if ev := c.next(t); ev.Data != `"next"` {
+		t.Fatalf("got %.40q, want the next event", ev.Data)
+	}
+	if st := b.SSEStats(); st.Dropped.Load() != 1 || st.Delivered.Load() != 1 || st.Open.Load() != 1 {
+		t.Fatalf("dropped %d, delivered %d, open %d; want 1, 1, 1", st.Dropped.Load(), st.Delivered.Load(), st.Open.Load())
+	}
+}
