@@ -193,6 +193,17 @@ func settings() []*setting {
 		row("auth-max-room-length", "auth.max_room_length", intField(func(o *options) *int { return &b(o).Auth.MaxRoomLength }),
 			"longest room name, in bytes; a longer one refuses the handshake"),
 
+		row("admin-ui", "admin_ui.enabled", boolField(func(o *options) *bool { return &b(o).AdminUI }),
+			"serve the socket.io Admin UI's server side (namespace /admin) behind --admin-user and --admin-password-hash; the UI sends the password, so serve natsock over TLS"),
+		row("admin-user", "admin_ui.user", stringField(func(o *options) *string { return &b(o).Admin.Username }),
+			"the Admin UI login's username"),
+		row("admin-password-hash", "admin_ui.password_hash", stringField(func(o *options) *string { return &b(o).Admin.PasswordHash }),
+			"bcrypt hash of the Admin UI login's password, never the password (htpasswd -nbBC 12 '' PASSWORD | tr -d ':\\n')").hidden(),
+		row("admin-ui-origin", "admin_ui.origins", listField(func(o *options) *[]string { return &b(o).AdminUIOrigins }),
+			"browser origin of the Admin UI's page, allowed with credentials, e.g. https://admin.socket.io (repeatable)"),
+		row("admin-readonly", "admin_ui.readonly", boolField(func(o *options) *bool { return &b(o).Admin.ReadOnly }),
+			"the Admin UI only watches: no join, leave, disconnect or emit"),
+
 		row("metrics-listen", "metrics.listen", addrField(func(o *options) *string { return &o.MetricsListen }),
 			"host:port serving /metrics on its own, and then not on --listen (empty: /metrics on --listen)"),
 		row("demo", "demo", boolField(func(o *options) *bool { return &o.Demo }),
