@@ -93,11 +93,14 @@ type Resumption struct {
 // during the resume (emit skips such a seq and returns nil).
 //
 // emit returns an error when the socket has left or its connection can
-// take no more: Replay should then return (that error, or nil). ctx ends
-// when the socket leaves or the server closes. An error Replay returns
-// while the socket is still there closes the connection with
-// ReasonReplayFailed: the client reconnects and resumes again from the
-// last offset it got, and loses nothing.
+// take no more (and goes on returning it): Replay should then return. It
+// must be called from one goroutine at a time, and not after Replay
+// returns. ctx ends when the socket leaves or the server closes. An error
+// from Replay, or from an emit it ignored, while the socket is still
+// there closes the connection with ReasonReplayFailed: the client
+// reconnects and resumes again from the last offset it got, and loses
+// nothing. An event too large for the session's queue bound
+// (engine.Config.MaxQueueBytes) is skipped, as its live broadcast was.
 type ReplayFunc func(ctx context.Context, emit func(event string, d Data, seq uint64) error) error
 
 // DefaultRecoveryHold is Config.RecoveryHold's default.
@@ -259,17 +262,27 @@ func (s *Socket) resume(ctx context.Context, rs *resumeState, replay ReplayFunc)
 	defer srv.replays.Done()
 	defer close(rs.done)
 	defer rs.cancel()
-	var err error
+	var err, emitErr error
 	if replay != nil {
 		err = replay(ctx, func(event string, d Data, seq uint64) error {
+			if emitErr != nil {
+				return emitErr
+			}
 			if seq <= rs.last {
 				return nil
 			}
 			if sio.IsReserved(event) {
-				return fmt.Errorf("%w: replayed event %q", ErrReserved, event)
+				emitErr = fmt.Errorf("%w: replayed event %q", ErrReserved, event)
+			} else {
+				emitErr = s.sendResumed(ctx, rs, encodeEvent(s.ns.name, event, d, seq, true), seq)
 			}
-			return s.sendResumed(ctx, rs, encodeEvent(s.ns.name, event, d, seq, true), seq)
+			return emitErr
 		})
+		if err == nil {
+			// A Replay that swallowed emit's error still failed: the
+			// client would miss what emit could not send.
+			err = emitErr
+		}
 	}
 	if err == nil {
 		err = s.sendHeld(ctx, rs)
@@ -278,10 +291,16 @@ func (s *Socket) resume(ctx context.Context, rs *resumeState, replay ReplayFunc)
 		s.mu.Lock()
 		there := s.state == stateConnected
 		s.mu.Unlock()
-		if there && !errors.Is(err, errLeft) {
+		if there {
+			// The socket may not stay without its missed events: its
+			// session closes (if the slow-consumer policy has not closed
+			// it already, which the engine logged), and the client
+			// resumes again.
 			sess := s.conn.sess
-			srv.cfg.Logger.Warn("replay of a resumed socket failed, closing its connection", "sid", sess.ID(),
-				"socket", s.id, "namespace", s.ns.name, "remote", sess.Handshake().RemoteAddr, "err", err)
+			if !errors.Is(err, engine.ErrClosed) && !errors.Is(err, engine.ErrSlowConsumer) {
+				srv.cfg.Logger.Warn("replay of a resumed socket failed, closing its connection", "sid", sess.ID(),
+					"socket", s.id, "namespace", s.ns.name, "remote", sess.Handshake().RemoteAddr, "err", err)
+			}
 			sess.CloseWith(engine.Reason(ReasonReplayFailed))
 		}
 		s.endResume(rs)
@@ -373,7 +392,15 @@ func (s *Socket) sendResumed(ctx context.Context, rs *resumeState, m *engine.Mes
 	if s.state != stateConnected {
 		return errLeft
 	}
-	if err := s.conn.sess.Send(m); err != nil {
+	switch err := s.conn.sess.Send(m); {
+	case errors.Is(err, engine.ErrMessageTooLarge):
+		// Never sendable to this session, live or replayed: skipped, as
+		// the live broadcast skipped it (the engine counts it). Failing
+		// the replay would only bring the client back to fail again.
+		sess := s.conn.sess
+		s.ns.srv.cfg.Logger.Debug("replayed event larger than the session's queue bound, skipped", "sid", sess.ID(),
+			"socket", s.id, "namespace", s.ns.name, "seq", seq, "bytes", m.Size())
+	case err != nil:
 		return err
 	}
 	rs.last = seq

@@ -587,3 +587,28 @@ func FuzzParseResume(f *testing.F) {
 		}
 	})
 }
+
+// TestRecoveryReplaySkipsWhatNoQueueCanHold: an event larger than the
+// session's queue bound reached no live socket, and a replay skips it too,
+// rather than fail the resume forever.
+func TestRecoveryReplaySkipsWhatNoQueueCanHold(t *testing.T) {
+	cfg := socketio.Config{}
+	cfg.Engine.MaxQueueBytes = 256
+	srv, rec, url := recoveryServer(t, cfg)
+	c1 := dialRaw(t, url)
+	first := c1.connectWith(`{"user":"ann"}`)
+	_ = c1.conn.Close()
+	waitUntil(t, "the first socket to leave", func() bool { return srv.Of("/").Len() == 0 })
+	rec.publish(t, "user:ann", "n", 1)
+	rec.publish(t, "user:ann", "n", strings.Repeat("x", 300))
+	rec.publish(t, "user:ann", "n", 3)
+
+	c2 := dialRaw(t, url)
+	second := c2.connectWith(fmt.Sprintf(`{"user":"ann","pid":%q}`, *first.PID))
+	if second.PID == nil || *second.PID != *first.PID {
+		t.Fatalf("CONNECT answer %+v, want pid %s", second, *first.PID)
+	}
+	c2.expectEvents(`42["n",1,"1"]`, `42["n",3,"3"]`)
+	rec.publish(t, "user:ann", "n", 4)
+	c2.expectEvents(`42["n",4,"4"]`)
+}
