@@ -167,6 +167,26 @@ func listenPort(t *testing.T, env map[string]string) int {
 	return port
 }
 
+// checkRecoveryReplicas checks that the recovery stream's replicas, when
+// recovery is on, fit on the NATS servers there are.
+func checkRecoveryReplicas(t *testing.T, where string, env map[string]string, servers int) {
+	t.Helper()
+	if env["NATSOCK_RECOVERY"] != "true" {
+		return
+	}
+	replicas := 1
+	if v, ok := env["NATSOCK_RECOVERY_REPLICAS"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("%s: NATSOCK_RECOVERY_REPLICAS=%q: %v", where, v, err)
+		}
+		replicas = n
+	}
+	if replicas > servers {
+		t.Errorf("%s: the recovery stream wants %d replicas; there are %d NATS servers", where, replicas, servers)
+	}
+}
+
 // natsHosts are the host:port pairs of a NATSOCK_NATS_URL list.
 func natsHosts(t *testing.T, where, list string) []string {
 	t.Helper()
@@ -512,6 +532,7 @@ func TestDeployCompose(t *testing.T) {
 				t.Errorf("%s: does not wait for %s", name, server)
 			}
 		}
+		checkRecoveryReplicas(t, name, env, len(natsServers))
 		if env["NATSOCK_NODE_NAME"] != name {
 			t.Errorf("%s: NATSOCK_NODE_NAME is %q, want the service's name", name, env["NATSOCK_NODE_NAME"])
 		}
@@ -802,6 +823,19 @@ func TestDeployKubernetes(t *testing.T) {
 	}
 	checkSettings(t, "natsock.yaml", env, c.Args)
 	port := int32(listenPort(t, env))
+	checkRecoveryReplicas(t, "natsock.yaml", env, int(*nats.Spec.Replicas))
+	if m, ok := env["NATSOCK_METRICS_LISTEN"]; ok {
+		// /metrics on its own port: the pod declares it, and says so to a
+		// Prometheus that discovers pods by annotation.
+		_, mp, err := net.SplitHostPort(m)
+		if err != nil {
+			t.Fatalf("natsock.yaml: NATSOCK_METRICS_LISTEN=%q: %v", m, err)
+		}
+		n, _ := strconv.Atoi(mp)
+		if _, ok := containerPort(c, intstr.FromInt32(int32(n))); !ok || pod.Annotations["prometheus.io/port"] != mp {
+			t.Errorf("natsock.yaml: the metrics port %s is not a container port, or not the prometheus.io/port annotation", mp)
+		}
+	}
 	for _, p := range []struct {
 		name  string
 		probe *corev1.Probe
@@ -919,6 +953,7 @@ func TestDeploySystemd(t *testing.T) {
 		t.Fatalf("natsock.service's ExecStart %q does not run natsock", exec0)
 	}
 	checkSettings(t, "natsock.service with natsock.env", env, exec0[1:])
+	checkRecoveryReplicas(t, "natsock.env", env, len(natsHosts(t, "natsock.env", env["NATSOCK_NATS_URL"])))
 	stop, err := time.ParseDuration(one("TimeoutStopSec"))
 	if err != nil || stop <= shutdownTimeout(t, env) {
 		t.Errorf("natsock.service's TimeoutStopSec %q is not longer than the shutdown timeout %v", one("TimeoutStopSec"), shutdownTimeout(t, env))
