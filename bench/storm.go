@@ -267,8 +267,11 @@ func (s *stormRun) tally(res *Result, published, pubStart int64) {
 		default:
 			st.NotRecovered++
 		}
-		if c.state == stormOnB && c.err != nil && st.FirstFailure == "" {
-			st.FirstFailure = c.err.Error()
+		if c.closedByB > 0 {
+			st.ClosedByB++
+			if st.FirstFailure == "" && c.err != nil {
+				st.FirstFailure = c.err.Error()
+			}
 		}
 		st.Attempts += c.attempts
 	}

@@ -36,8 +36,10 @@ type stormClient struct {
 	// pubAtResume is how many messages were published when node B
 	// answered: the client is caught up once it has that many.
 	pubAtResume int64
-	recovered   bool // node B restored the session (same pid)
+	recovered   bool // node B restored the session (same pid) at the first resume
 	attempts    int  // connection attempts to node B
+	resumes     int  // connections node B accepted
+	closedByB   int  // connections node B ended before the run did
 	state       stormState
 
 	// connMu guards conn's changes (the client's goroutine) against the
@@ -192,25 +194,31 @@ func (c *stormClient) connectPacket(resume map[string]string) ([]byte, error) {
 }
 
 // run reads node A until it dies, resumes on node B, and reads B until
-// the run closes the client.
+// the run closes the client. If B ends the connection too, the client
+// resumes on B again, as socket.io-client would, with the pid it has then
+// and its last offset.
 func (c *stormClient) run(s *stormRun) {
 	defer c.ended.Store(true)
 	// Whatever ended node A's connection (the kill's reset or EOF, a
 	// close packet), the client resumes on B.
-	_ = c.read(s)
-	if s.rs.closing.Err() != nil {
-		return
-	}
-	c.lostAt = s.rs.now()
-	c.setState(s, stormReconnecting)
-	if err := c.resume(s); err != nil {
-		c.err = fmt.Errorf("resuming on node B: %w", err)
-		c.setState(s, stormFailed)
-		return
-	}
-	c.setState(s, stormOnB)
-	if err := c.read(s); s.rs.closing.Err() == nil {
-		c.err = fmt.Errorf("node B's connection ended too: %w", err)
+	err := c.read(s)
+	for s.rs.closing.Err() == nil {
+		if c.state == stormOnB {
+			c.closedByB++
+			if c.err == nil {
+				c.err = fmt.Errorf("node B ended the connection after the resume: %w", err)
+			}
+		} else {
+			c.lostAt = s.rs.now()
+		}
+		c.setState(s, stormReconnecting)
+		if err := c.resume(s); err != nil {
+			c.err = fmt.Errorf("resuming on node B: %w", err)
+			c.setState(s, stormFailed)
+			return
+		}
+		c.setState(s, stormOnB)
+		err = c.read(s)
 	}
 }
 
@@ -265,6 +273,10 @@ func (c *stormClient) resume(s *stormRun) error {
 			return err
 		}
 		delay = min(2*delay, 5*time.Second)
+	}
+	c.resumes++
+	if c.resumes > 1 {
+		return nil // the storm's resume was the first; see closedByB
 	}
 	c.recoveredAt = s.rs.now()
 	c.pubAtResume = s.pub.shown.Load()

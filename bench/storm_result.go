@@ -22,10 +22,13 @@ type StormResult struct {
 	// replay to that client.
 	PublishedDuringOutage int64 `json:"published_during_outage"`
 
-	Recovered    int    `json:"recovered"`     // clients node B recovered
-	NotRecovered int    `json:"not_recovered"` // resumed with a new pid: socket.recovered false
-	Failed       int    `json:"failed"`        // never connected to node B within the run
-	NeverLeftA   int    `json:"never_left_a"`  // still on node A when the run ended
+	Recovered    int `json:"recovered"`     // clients node B recovered
+	NotRecovered int `json:"not_recovered"` // resumed with a new pid: socket.recovered false
+	Failed       int `json:"failed"`        // never connected to node B within the run
+	// ClosedByB counts clients whose connection node B ended after their
+	// resume (each then resumed again, as socket.io-client would).
+	ClosedByB    int    `json:"closed_by_b"`
+	NeverLeftA   int    `json:"never_left_a"` // still on node A when the run ended
 	FirstFailure string `json:"first_failure,omitempty"`
 	Attempts     int    `json:"attempts"` // connection attempts to node B, all clients
 
@@ -72,8 +75,8 @@ func (r *Result) writeStormText(w io.Writer) error {
 	fmt.Fprintf(&b, "  connect     %d clients in %v (%s/s)\n", r.Clients, round(r.ConnectTime), si(float64(r.Clients)/r.ConnectTime.Seconds()))
 	fmt.Fprintf(&b, "  published   %d: %d before the kill, %d from the kill until the last client resumed\n",
 		r.Published, s.PublishedBeforeKill, s.PublishedDuringOutage)
-	fmt.Fprintf(&b, "  recovered   %d of %d clients; not recovered %d, failed %d, never left A %d; %d connection attempts (reconnect delay %v)\n",
-		s.Recovered, r.Clients, s.NotRecovered, s.Failed, s.NeverLeftA, s.Attempts, s.ReconnectDelay)
+	fmt.Fprintf(&b, "  recovered   %d of %d clients; not recovered %d, failed %d, never left A %d, closed by B after resuming %d; %d connection attempts (reconnect delay %v)\n",
+		s.Recovered, r.Clients, s.NotRecovered, s.Failed, s.NeverLeftA, s.ClosedByB, s.Attempts, s.ReconnectDelay)
 	if s.FirstFailure != "" {
 		fmt.Fprintf(&b, "  first failure: %s\n", s.FirstFailure)
 	}
