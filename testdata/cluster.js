@@ -5,6 +5,7 @@
 //
 //   {"ready":true,"id":...,"pid":...}      once first connected
 //   {"connect":N,"id":...,"recovered":B}   on every connect (N from 1)
+//   {"disconnect":REASON,"at":TIME}        on every disconnect
 //   {"ok":true,...} or {"ok":false,"error":"...",...}   the final line
 //
 // Usage:
@@ -114,7 +115,10 @@ socket.on('connect', () => {
   }
   process.stdout.write(JSON.stringify({ connect: connects.length, id: socket.id, recovered: socket.recovered === true }) + '\n');
 });
-socket.on('disconnect', (reason) => disconnects.push(reason));
+socket.on('disconnect', (reason) => {
+  disconnects.push(reason);
+  process.stdout.write(JSON.stringify({ disconnect: reason, at: new Date().toISOString() }) + '\n');
+});
 socket.on('connect_error', () => { /* it retries; the timeout bounds the run */ });
 socket.on(event, (...args) => {
   const seq = args[0];

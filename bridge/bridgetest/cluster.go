@@ -31,8 +31,9 @@ type Cluster struct {
 // leader. Election takes a few seconds; a slow shared machine more.
 const clusterBound = 30 * time.Second
 
-// StartCluster starts an n-server NATS cluster (n >= 1) and waits until
-// every server routes to every other and JetStream is healthy on each.
+// StartCluster starts an n-server NATS cluster (n >= 1; one server is a
+// plain JetStream server, with no cluster) and waits until every server
+// routes to every other and JetStream is healthy on each.
 // The servers still running are shut down when the test ends.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
@@ -66,10 +67,12 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		opts.ServerName = fmt.Sprintf("n%d", i+1)
 		opts.JetStream = true
 		opts.StoreDir = t.TempDir()
-		opts.Cluster.Name = c.Name
-		opts.Cluster.Host = "127.0.0.1"
-		opts.Cluster.Port = ports[i]
-		opts.Routes = routes // its own is recognised and skipped
+		if n > 1 {
+			opts.Cluster.Name = c.Name
+			opts.Cluster.Host = "127.0.0.1"
+			opts.Cluster.Port = ports[i]
+			opts.Routes = routes // its own is recognised and skipped
+		}
 		s := natstest.RunServer(&opts)
 		c.Servers = append(c.Servers, s)
 		t.Cleanup(s.Shutdown)
