@@ -126,7 +126,9 @@ func TestSSEInABrowserAcrossARestart(t *testing.T) {
 	if r.Opens < 2 {
 		t.Errorf("the stream was opened %d times, want at least 2", r.Opens)
 	}
-	if st := second.SSEStats(); st.Reset.Load() != 0 || st.Replayed.Load() != 5 {
-		t.Errorf("after the restart: %d resets, %d replayed; want 0 and 5", st.Reset.Load(), st.Replayed.Load())
+	// The five published while no natsock ran came from the stream (and
+	// those published during the replay may have too).
+	if st := second.SSEStats(); st.Reset.Load() != 0 || st.Replayed.Load() < 5 {
+		t.Errorf("after the restart: %d resets, %d replayed; want 0 and at least 5", st.Reset.Load(), st.Replayed.Load())
 	}
 }

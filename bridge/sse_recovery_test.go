@@ -107,6 +107,15 @@ func TestSSEResumesExactlyTheMissedEvents(t *testing.T) {
 	if extra := byQuery.pending(); len(extra) > 0 {
 		t.Fatalf("the news:a stream got more: %+v", extra)
 	}
+	// A stream that missed nothing resumes with nothing to replay.
+	upToDate := openSSE(t, tb.URL, "", http.Header{"Last-Event-ID": {strconv.Itoa(total + 1)}})
+	publish(t, nc, "news.a", []byte(`"next"`))
+	if ev := upToDate.next(t); ev.Data != `"next"` || ev.ID != strconv.Itoa(total+2) {
+		t.Fatalf("the up-to-date stream got %+v first", ev)
+	}
+	if n := tb.SSEStats().Reset.Load(); n != 0 {
+		t.Fatalf("%d resets", n)
+	}
 }
 
 // TestSSEResetWhenTheIdCannotBeResumed: an id whose successors expired
