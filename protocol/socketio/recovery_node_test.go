@@ -98,10 +98,18 @@ func (nc *nodeClient) send(cmd string) {
 	}
 }
 
-// next returns the next line of type typ, failing on an error line, on
-// any other line unless skip lists its type, and after nodeTimeout.
-func (nc *nodeClient) next(typ string, skip ...string) nodeLine {
+// next returns the next line of type typ, failing on any other line and
+// after nodeTimeout.
+func (nc *nodeClient) next(typ string) nodeLine {
 	nc.t.Helper()
+	return nc.nextOf(typ)
+}
+
+// nextOf returns the next line, which must be of one of types, failing
+// otherwise and after nodeTimeout.
+func (nc *nodeClient) nextOf(types ...string) nodeLine {
+	nc.t.Helper()
+	typ := strings.Join(types, " or ")
 	timeout := time.After(nodeTimeout)
 	for {
 		select {
@@ -111,12 +119,10 @@ func (nc *nodeClient) next(typ string, skip ...string) nodeLine {
 			}
 			b, _ := json.Marshal(l)
 			nc.seen = append(nc.seen, string(b))
-			switch {
-			case l.Type == typ:
-				return l
-			case l.Type == "error" || !contains(skip, l.Type):
+			if l.Type == "error" || !contains(types, l.Type) {
 				nc.t.Fatalf("node printed %s while we waited for %q; it printed:\n%s", b, typ, strings.Join(nc.seen, "\n"))
 			}
+			return l
 		case <-timeout:
 			nc.t.Fatalf("no %q from node within %v; it printed:\n%s", typ, nodeTimeout, strings.Join(nc.seen, "\n"))
 		}
@@ -204,6 +210,59 @@ func TestRecoveryWithSocketIOClient(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("past the hold bound the connection closes and the client resumes with nothing lost", func(t *testing.T) {
+		srv, rec, url := recoveryServer(t, socketio.Config{RecoveryHold: 2})
+		ns := srv.Of("/")
+		nc := startNodeClient(t, url, "websocket", `{"user":"ann"}`)
+		nc.next("connect")
+		rec.publish(t, "user:ann", "n", 1)
+		got := []uint64{nc.seqEvent()}
+		nc.send("drop")
+		nc.next("disconnect")
+		waitUntil(t, "the server to see the client gone", func() bool { return ns.Len() == 0 })
+		rec.publish(t, "user:ann", "n", 2)
+		rec.publish(t, "user:ann", "n", 3)
+
+		gate := make(chan struct{})
+		defer close(gate)
+		rec.mu.Lock()
+		rec.gate = gate
+		rec.mu.Unlock()
+		nc.send("reconnect")
+		if c := nc.next("connect"); !c.Recovered {
+			t.Fatal("reconnect: socket.recovered = false, want true")
+		}
+		recv(t, rec.paused, "the replay to pause")
+		for i := range 3 { // the third passes the bound of 2
+			rec.publish(t, "user:ann", "n", 4+i)
+		}
+		// The client may or may not have got the replayed 2 before the
+		// cut; either way it resumes from what it got.
+		for {
+			l := nc.nextOf("disconnect", "event")
+			if l.Type == "disconnect" {
+				break
+			}
+			var seq uint64
+			_ = json.Unmarshal(l.Args[0], &seq)
+			got = append(got, seq)
+		}
+		waitUntil(t, "the server to see the client gone", func() bool { return ns.Len() == 0 })
+		rec.mu.Lock()
+		rec.gate = nil
+		rec.mu.Unlock()
+		nc.send("reconnect")
+		if c := nc.next("connect"); !c.Recovered {
+			t.Fatal("second reconnect: socket.recovered = false, want true")
+		}
+		for len(got) < 6 {
+			got = append(got, nc.seqEvent())
+		}
+		if want := []uint64{1, 2, 3, 4, 5, 6}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("the client got seqs %v, want %v", got, want)
+		}
+	})
 
 	t.Run("an unknown pid connects afresh and replays nothing", func(t *testing.T) {
 		srv, rec, url := recoveryServer(t, socketio.Config{})
