@@ -29,6 +29,9 @@ type recovery struct {
 	// delivered is the sequence of the last message live delivery passed
 	// on. Only deliverStream writes it.
 	delivered atomic.Uint64
+	// recent is what live delivery passed on last, from which replays
+	// are served when they can be (see recentLog).
+	recent recentLog
 	// handlers are the rules' delivery functions (b.deliverSeq), by
 	// index.
 	handlers []func(m *nats.Msg, seq uint64)
@@ -58,7 +61,7 @@ func (b *Bridge) startRecovery(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := &recovery{js: js, created: info.Created.UnixNano()}
+	rec := &recovery{js: js, created: info.Created.UnixNano(), recent: recentLog{window: b.cfg.RecoveryWindow}}
 	if rec.pids.key, err = b.pidKey(ctx, js); err != nil {
 		return err
 	}
@@ -154,6 +157,7 @@ func (b *Bridge) deliverStream(msg jetstream.Msg) {
 	if _, rule, _ := b.mapping.Match(m.Subject); rule != nil {
 		rec.handlers[rule.index](m, seq)
 	}
+	rec.recent.add(recentMsg{seq: seq, subject: m.Subject, hdr: m.Header, data: m.Data, at: meta.Timestamp})
 	rec.delivered.Store(seq)
 }
 

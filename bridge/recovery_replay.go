@@ -69,14 +69,32 @@ var directGetHeaders = []string{
 // deliverStream passes on), then replay, then pass on the held and later
 // live messages whose sequence is above the returned last.
 //
-// It reads the stream by JetStream's batched direct get, which needs no
+// It serves the replay from the node's memory of what it delivered last
+// (recentLog) when that holds everything after the offset; otherwise it
+// reads the stream by JetStream's batched direct get, which needs no
 // consumer and may be answered by any replica; a replica behind this
-// node's delivery is re-read (bounded by replayStaleTries).
+// node's delivery is re-read (bounded by replayStaleTries). fn must not
+// change hdr or data: they may be shared with other replays.
 func (b *Bridge) replayAfter(ctx context.Context, after uint64, fn func(seq uint64, subject string, hdr nats.Header, data []byte) error) (last uint64, err error) {
 	rec := b.rec
 	nc := b.conn.Load()
 	if rec == nil || nc == nil {
 		return after, ErrRecoveryOff
+	}
+	// From this node's memory when it holds everything after the offset
+	// (the usual case: a client away for a moment).
+	if msgs, ok, tooOld := rec.recent.since(after, time.Now()); ok {
+		if tooOld {
+			return after, fmt.Errorf("%w (the message after offset %d is older than the window)", ErrReplayTooOld, after)
+		}
+		last = after
+		for _, m := range msgs {
+			if err := fn(m.seq, m.subject, m.hdr, m.data); err != nil {
+				return last, err
+			}
+			last = m.seq
+		}
+		return last, nil
 	}
 	inbox := nc.NewRespInbox()
 	sub, err := nc.SubscribeSync(inbox)

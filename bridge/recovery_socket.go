@@ -148,11 +148,18 @@ func (b *Bridge) replaySocket(ctx context.Context, s *socketio.Socket, after uin
 	return b.rec.waitDelivered(ctx, last)
 }
 
-// probeOffset checks, with one direct get, that the stream still holds
-// everything after offset: the message offset+1, or nothing because the
+// probeOffset checks, from this node's memory or with one direct get,
+// that the stream still holds everything after offset: the message offset+1, or nothing because the
 // client is up to date. It fails with ErrReplayTooOld or ErrReplayAhead
 // as replayAfter would.
 func (b *Bridge) probeOffset(ctx context.Context, offset uint64) error {
+	if ok, tooOld := b.rec.recent.holds(offset, time.Now()); ok {
+		// This node delivered everything after offset a moment ago.
+		if tooOld {
+			return fmt.Errorf("%w (the message after offset %d is older than the window)", ErrReplayTooOld, offset)
+		}
+		return nil
+	}
 	nc := b.conn.Load()
 	req, _ := json.Marshal(struct {
 		Seq uint64 `json:"seq"`

@@ -500,3 +500,41 @@ func TestRecoverySurvivesANATSRestart(t *testing.T) {
 	stay.send("quit")
 	gone.send("quit")
 }
+
+// TestRecoveryOnAnotherNode: a client of node A drops, A stops, 300
+// messages are published, and node B starts: none of them passed through
+// B's live delivery, so B reads them from the stream (in batches) and the
+// client, resuming on B with A's pid, gets all 300 in order, once.
+func TestRecoveryOnAnotherNode(t *testing.T) {
+	t.Parallel()
+	js := runJetStream(t, -1, t.TempDir())
+	nc := connect(t, js.ClientURL())
+	a := startBridge(t, recoveryConfig(js.ClientURL()))
+	c := startRecoveryClient(t, "client", a.URL, nil)
+	c.connected()
+	publishAll(t, nc, "news.a", `"on A"`)
+	checkEvents(t, "on A", c.events(1), `news:"on A"`)
+	c.send("drop")
+	c.next("disconnect")
+	if err := a.stop(t); err != nil {
+		t.Fatal(err)
+	}
+
+	var want []string
+	for i := range 300 {
+		p := strconv.Quote(fmt.Sprint("m", i))
+		publishAll(t, nc, "news.a", p)
+		want = append(want, "news:"+p)
+	}
+	b := startBridge(t, recoveryConfig(js.ClientURL()))
+	c.send("move " + b.URL)
+	c.send("reconnect")
+	if r, _ := c.connected(); !r {
+		t.Fatal("not recovered on node B")
+	}
+	checkEvents(t, "the replay on B", c.events(300), want...)
+	publishAll(t, nc, "news.a", `"live on B"`)
+	checkEvents(t, "live on B", c.events(1), `news:"live on B"`)
+	c.quiet()
+	c.send("quit")
+}

@@ -22,6 +22,8 @@
 //   resume PID [OFFSET]   connect again claiming PID (and OFFSET; none:
 //                         as a client that got no event): a forged or
 //                         another user's pid, as an attacker would send it
+//   move URL              the next connect goes to URL (another node), as
+//                         behind a load balancer that sends it elsewhere
 //   quit                  disconnect and exit 0
 //
 // Usage: node recovery.js --url URL [--transports websocket]
@@ -95,6 +97,10 @@ rl.on('line', (line) => {
       socket._pid = rest[0];
       socket._lastOffset = rest[1];
       socket.connect();
+      break;
+    case 'move':
+      // The manager opens each new engine on its uri.
+      socket.io.uri = rest[0];
       break;
     case 'quit':
       clearTimeout(hard);
