@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -27,6 +28,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +38,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/nats-io/nats-server/v2/server"
+	natsserver "github.com/nats-io/nats-server/v2/test"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -45,6 +48,7 @@ import (
 	k8syaml "sigs.k8s.io/yaml"
 
 	"github.com/natsock/natsock/bridge"
+	"github.com/natsock/natsock/bridge/bridgetest"
 	"github.com/natsock/natsock/protocol/engine"
 )
 
@@ -542,6 +546,11 @@ func TestDeployCompose(t *testing.T) {
 		upstreams = append(upstreams, fmt.Sprintf("%s:%d", name, listenPort(t, env)))
 	}
 	nginx := project.Services["nginx"]
+	for _, n := range natsockNodes {
+		if d, ok := nginx.DependsOn[n]; !ok || d.Condition != composetypes.ServiceConditionHealthy {
+			t.Errorf("nginx: does not wait for %s to be healthy (ready)", n)
+		}
+	}
 	if !slices.ContainsFunc(nginx.Volumes, func(v composetypes.ServiceVolumeConfig) bool {
 		return v.Source == filepath.Join(root, "deploy", "nginx", "natsock.conf")
 	}) {
@@ -990,5 +999,124 @@ func TestDeploySystemd(t *testing.T) {
 	}
 	if exposure, _ := strconv.ParseFloat(string(m[1]), 64); exposure > 2.0 {
 		t.Errorf("systemd-analyze security rates natsock.service's exposure %.1f, want at most 2.0 (OK):\n%s", exposure, out)
+	}
+}
+
+// TestDeployNginxInFront runs deploy/nginx/natsock.conf for real in front
+// of two natsock nodes on one NATS server, and real socket.io clients
+// through it: one that only polls (every heartbeat a new request, each of
+// which must reach the node holding its session) and one that upgrades to
+// a websocket through nginx. Only the addresses change: nginx's port and
+// the nodes' names become free loopback ports.
+func TestDeployNginxInFront(t *testing.T) {
+	nginxBin, err := exec.LookPath("nginx")
+	if err != nil {
+		if nginxBin, err = exec.LookPath("/usr/sbin/nginx"); err != nil {
+			t.Skipf("nginx is not installed (Debian package nginx-light; .ci/run installs it): %v", err)
+		}
+	}
+	bridgetest.RequireNode(t)
+	bin := buildNatsock(t)
+	opts := natsserver.DefaultTestOptions
+	opts.Port = -1
+	ns := natsserver.RunServer(&opts)
+	t.Cleanup(ns.Shutdown)
+
+	var nodes []string
+	for range 2 {
+		serve := startServe(t, bin, "--nats-url", ns.ClientURL(), "--map", "tasks.assigned=newTaskAssigned")
+		addr := serve.waitLog(addrLog)[1]
+		nodes = append(nodes, addr)
+		client := &http.Client{Timeout: 2 * time.Second}
+		bridgetest.Eventually(t, startBound, "a natsock node's /readyz answering 200", func() bool {
+			resp, err := client.Get("http://" + addr + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		})
+	}
+
+	root := repoRoot(t)
+	conf := string(readFile(t, filepath.Join(root, "deploy", "nginx", "natsock.conf")))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := ln.Addr().String()
+	ln.Close()
+	listen := regexp.MustCompile(`(?m)^(\s*listen\s+)80;`)
+	if !listen.MatchString(conf) {
+		t.Fatal("deploy/nginx/natsock.conf does not listen on port 80")
+	}
+	conf = listen.ReplaceAllString(conf, "${1}"+front+";")
+	for i, node := range nodes {
+		name := fmt.Sprintf("natsock-%d:3000", i+1)
+		if !strings.Contains(conf, name) {
+			t.Fatalf("deploy/nginx/natsock.conf has no upstream server %s", name)
+		}
+		conf = strings.Replace(conf, name, node, 1)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "natsock.conf"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Everything nginx writes stays in dir.
+	var temps strings.Builder
+	for _, k := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		fmt.Fprintf(&temps, "    %s_temp_path %s/%s;\n", k, dir, k)
+	}
+	main := fmt.Sprintf("daemon off;\npid %[1]s/nginx.pid;\nerror_log stderr;\nevents {}\nhttp {\n    access_log off;\n%[2]s    include %[1]s/natsock.conf;\n}\n", dir, temps.String())
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(main), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nginx := exec.Command(nginxBin, "-p", dir, "-e", "stderr", "-c", filepath.Join(dir, "nginx.conf"))
+	var nginxOut bytes.Buffer
+	nginx.Stdout, nginx.Stderr = &nginxOut, &nginxOut
+	if err := nginx.Start(); err != nil {
+		t.Fatalf("starting nginx: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- nginx.Wait() }()
+	t.Cleanup(func() {
+		_ = nginx.Process.Signal(syscall.SIGTERM) // nginx's fast shutdown, master and workers
+		select {
+		case <-exited:
+		case <-time.After(startBound):
+			_ = nginx.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("nginx:\n%s", nginxOut.String())
+		}
+	})
+	base := "http://" + front
+	client := &http.Client{Timeout: 2 * time.Second}
+	bridgetest.Eventually(t, startBound, "nginx passing /readyz to a natsock node", func() bool {
+		resp, err := client.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+
+	polling := interop(t, base, "polling", "--scenario", "receive", "--event", "newTaskAssigned", "--count", "1")
+	upgrading := interop(t, base, "polling,websocket", "--scenario", "receive", "--event", "newTaskAssigned", "--count", "1")
+	polling.WaitReady(startBound)
+	upgrading.WaitReady(startBound)
+	if code, out := run(t, bin, "", "publish", "--nats-url", ns.ClientURL(), "tasks.assigned", `{"taskId":"42"}`); code != 0 {
+		t.Fatalf("natsock publish exited %d:\n%s", code, out)
+	}
+	for _, c := range []struct {
+		name string
+		cl   *bridgetest.Client
+		want string
+	}{{"the polling client", polling, "polling"}, {"the upgrading client", upgrading, "websocket"}} {
+		r := c.cl.MustOK(nodeBound)
+		if r.Transport != c.want || len(r.Events) != 1 || !bridgetest.JSONEqual(r.Events[0].Args[0], []byte(`{"taskId":"42"}`)) {
+			t.Errorf("%s through nginx: transport %s, events %s; want %s and the published task", c.name, r.Transport, r.Raw, c.want)
+		}
 	}
 }
