@@ -6,6 +6,9 @@
 //
 // Every wait is bounded, and each client process is stopped (with the
 // processes it started, such as Chromium) when its test ends.
+//
+// [StartCluster] starts a NATS cluster in-process (routes and clustered
+// JetStream on loopback) for the tests of several natsock nodes.
 package bridgetest
 
 import (
