@@ -39,7 +39,7 @@ func newApp() *cli.App {
 		Name:     "natsock",
 		Usage:    "bridge NATS subjects to socket.io clients",
 		Version:  version(),
-		Commands: []*cli.Command{serveCommand(), checkCommand(), publishCommand(), benchCommand(), versionCommand(), healthCommand(), completionCommand()},
+		Commands: []*cli.Command{serveCommand(), checkCommand(), publishCommand(), benchCommand(), versionCommand(), healthCommand(), completionCommand(), adminHashCommand()},
 	}
 }
 
