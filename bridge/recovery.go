@@ -32,11 +32,30 @@ type recovery struct {
 	// recent is what live delivery passed on last, from which replays
 	// are served when they can be (see recentLog).
 	recent recentLog
+	// reads bounds the replays and resume checks reading the stream at
+	// once (those recent cannot serve): each batch's replies share the
+	// node's one NATS connection with live delivery, which a reconnect
+	// storm of stream reads would swamp.
+	reads chan struct{}
 	// handlers are the rules' delivery functions (b.deliverSeq), by
 	// index.
 	handlers []func(m *nats.Msg, seq uint64)
 
 	badMeta atomic.Bool // a message without JetStream metadata was logged
+}
+
+// maxStreamReads bounds the stream reads a node makes at once for replays
+// (see recovery.reads): 32 batches of replayBatch messages in flight.
+const maxStreamReads = 32
+
+// acquireRead waits for a turn to read the stream, or for ctx to end.
+func (rec *recovery) acquireRead(ctx context.Context) (release func(), err error) {
+	select {
+	case rec.reads <- struct{}{}:
+		return func() { <-rec.reads }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("bridge: waiting to read the recovery stream: %w", ctx.Err())
+	}
 }
 
 // pidKeyName is the key, in the pid bucket, of the HMAC key all nodes
@@ -61,7 +80,8 @@ func (b *Bridge) startRecovery(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := &recovery{js: js, created: info.Created.UnixNano(), recent: recentLog{window: b.cfg.RecoveryWindow}}
+	rec := &recovery{js: js, created: info.Created.UnixNano(), recent: recentLog{window: b.cfg.RecoveryWindow},
+		reads: make(chan struct{}, maxStreamReads)}
 	if rec.pids.key, err = b.pidKey(ctx, js); err != nil {
 		return err
 	}

@@ -96,6 +96,11 @@ func (b *Bridge) replayAfter(ctx context.Context, after uint64, fn func(seq uint
 		}
 		return last, nil
 	}
+	release, err := rec.acquireRead(ctx)
+	if err != nil {
+		return after, err
+	}
+	defer release()
 	inbox := nc.NewRespInbox()
 	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {

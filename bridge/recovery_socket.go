@@ -160,6 +160,11 @@ func (b *Bridge) probeOffset(ctx context.Context, offset uint64) error {
 		}
 		return nil
 	}
+	release, err := b.rec.acquireRead(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	nc := b.conn.Load()
 	req, _ := json.Marshal(struct {
 		Seq uint64 `json:"seq"`
