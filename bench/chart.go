@@ -261,7 +261,11 @@ func DrawGrowth(w io.Writer, d *ChartData) error {
 	height := top + rows*(panelH+gap) + 8
 	var s svg
 	s.open(width, height)
-	s.text(gap, 26, 17, "start", inkColour, "bold", chartTitle(d.Title, "how natsock's costs grow"))
+	title := "how natsock's costs grow"
+	if d.Title != "" {
+		title = d.Title + ": " + title
+	}
+	s.text(gap, 26, 17, "start", inkColour, "bold", title)
 	for i, c := range d.Growth {
 		x0 := float64(gap + (i%2)*(panelW+gap))
 		y0 := float64(top + (i/2)*(panelH+gap))

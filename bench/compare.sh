@@ -472,6 +472,10 @@ jv() {
 		awk -v v="$v" -v d="$4" 'BEGIN { printf "%.6g", v/d }'
 	fi
 }
+# commas N: N with thousands separators, as the charts' labels write it.
+commas() {
+	awk -v n="$1" 'BEGIN { s = sprintf("%d", n); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); print s }'
+}
 items=()
 # goal LABEL UNIT LOWER(true|false) NAME KEY DIVISOR GOAL: one goal row.
 goal() {
@@ -482,14 +486,14 @@ if want broadcast; then
 	goal "fan-out to 1000 long-polling clients" "frames/s" false polling frames_per_sec 1 "at least 3x the peer"
 	goal "p99 latency, 100 clients x 100 msg/s" "ms" true p99-100x100 latency_p99_ns 1e6 "at most 2 ms"
 	goal "p99 latency, 100 clients x 1000 msg/s" "ms" true p99-100x1000 latency_p99_ns 1e6 "at most 5 ms"
-	goal "p99 latency, $idle_clients clients x 5 msg/s" "ms" true p99-idlex5 latency_p99_ns 1e6 "at most 50 ms"
-	goal "memory per idle websocket connection, $idle_clients connections" "KiB" true idle server_mem_per_conn 1024 "at most 4 KiB"
-	goal "time to connect $idle_clients clients" "s" true idle connect_ns 1e9 "at most 1 s"
+	goal "p99 latency, $(commas "$idle_clients") clients x 5 msg/s" "ms" true p99-idlex5 latency_p99_ns 1e6 "at most 50 ms"
+	goal "memory per idle websocket connection, $(commas "$idle_clients") connections" "KiB" true idle server_mem_per_conn 1024 "at most 4 KiB"
+	goal "time to connect $(commas "$idle_clients") clients" "s" true idle connect_ns 1e9 "at most 1 s"
 fi
 if want targeted; then
-	goal "targeted deliveries/s, $users users" "deliveries/s" false targeted-max frames_per_sec 1 ""
+	goal "targeted deliveries/s, $(commas "$users") users" "deliveries/s" false targeted-max frames_per_sec 1 ""
 	goal "server CPU per targeted message" "us" true targeted-max server_cpu_per_message_ns 1e3 ""
-	goal "p99 latency at $trate targeted msg/s" "ms" true targeted-rate latency_p99_ns 1e6 ""
+	goal "p99 latency at $(commas "$trate") targeted msg/s" "ms" true targeted-rate latency_p99_ns 1e6 ""
 fi
 if want inbound; then
 	goal "inbound emits reaching NATS/s, 1000 clients" "events/s" false inbound frames_per_sec 1 "at least 2.5x the peer, 0 lost"
@@ -511,7 +515,7 @@ growth() {
 	)]}")
 }
 if [ "${GROWTH:-1}" = 1 ] && want broadcast; then
-	conns=("grow-1k=1,000" "grow-10k=10,000" "grow-max=$max_clients")
+	conns=("grow-1k=1,000" "grow-10k=10,000" "grow-max=$(commas "$max_clients")")
 	sizes=("size-100=100 B" "size-1k=1 KiB" "size-16k=16 KiB")
 	growth "memory per connection" KiB "connections (5 msg/s)" server_mem_per_conn 1024 "${conns[@]}"
 	growth "server CPU per delivered frame" us "connections (5 msg/s)" server_cpu_per_frame_ns 1e3 "${conns[@]}"
