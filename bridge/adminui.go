@@ -48,8 +48,8 @@ func (c Config) adminUIOrigins(e *socketio.Config) {
 }
 
 // startAdminUI serves the Admin UI when it is on. Its server id is the
-// node's name; the query parameters that may carry a token are hidden from
-// it.
+// node's name; a socket's data is its user; the query parameters that may
+// carry a token are hidden from it.
 func (b *Bridge) startAdminUI() error {
 	if !b.cfg.AdminUI {
 		return nil
@@ -60,6 +60,9 @@ func (b *Bridge) startAdminUI() error {
 	}
 	if ac.Logger == nil {
 		ac.Logger = b.log
+	}
+	if ac.SocketData == nil {
+		ac.SocketData = adminSocketData
 	}
 	ac.RedactQuery = append(slices.Clone(ac.RedactQuery), "token")
 	if q := b.cfg.Auth.Sources.Query; q != "" {
@@ -72,5 +75,15 @@ func (b *Bridge) startAdminUI() error {
 	b.admin = a
 	b.log.Info("serving the socket.io Admin UI", "namespace", a.Namespace().Name(), "readonly", ac.ReadOnly,
 		"origins", b.cfg.AdminUIOrigins)
+	return nil
+}
+
+// adminSocketData is what the Admin UI shows as a socket's data: the user
+// authentication found ({"user": SUB}), not the claims, which may hold
+// what the UI's viewers need not see. An anonymous socket shows {}.
+func adminSocketData(s *socketio.Socket) any {
+	if id := identityOf(s); id != nil && id.Subject != "" {
+		return map[string]string{"user": id.Subject}
+	}
 	return nil
 }

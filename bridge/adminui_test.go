@@ -40,7 +40,7 @@ func adminHash(t *testing.T) string {
 // @socket.io/admin-ui's ui/dist) from a loopback file server and drives it
 // in headless Chromium against natsock: a wrong password is refused, the
 // right one shows two users' sockets (one on websocket, one on polling)
-// with their transports and their rooms from claims, and the UI's
+// with their transports, their rooms from claims and their users, and the UI's
 // disconnect button disconnects a socket, which the UI then drops.
 func TestAdminUIWatchesNatsock(t *testing.T) {
 	if _, err := os.Stat(chromiumPath()); err != nil {
@@ -77,9 +77,10 @@ func TestAdminUIWatchesNatsock(t *testing.T) {
 			ID        string `json:"id"`
 			Transport string `json:"transport"`
 		} `json:"sockets"`
-		Rooms        map[string][]string `json:"rooms"`
-		Disconnected map[string]string   `json:"disconnected"`
-		StillThere   map[string]bool     `json:"stillThere"`
+		Rooms        map[string][]string          `json:"rooms"`
+		Data         map[string]map[string]string `json:"data"`
+		Disconnected map[string]string            `json:"disconnected"`
+		StillThere   map[string]bool              `json:"stillThere"`
 	}
 	if err := json.Unmarshal([]byte(raw), &r); err != nil {
 		t.Fatalf("final line %q: %v", raw, err)
@@ -95,6 +96,9 @@ func TestAdminUIWatchesNatsock(t *testing.T) {
 	}
 	if got := r.Rooms["alice"]; !slices.Contains(got, "user:alice") || !slices.Contains(got, r.Sockets["alice"].ID) {
 		t.Errorf("alice's rooms on the page: %q, want user:alice and her private room", got)
+	}
+	if got := r.Data["alice"]["user"]; got != "alice" {
+		t.Errorf("alice's data on the page: %v, want her user", r.Data["alice"])
 	}
 	if got := r.Disconnected["bob"]; got != "io server disconnect" {
 		t.Errorf("bob's socket saw %q after the UI's disconnect, want io server disconnect", got)

@@ -9,7 +9,8 @@
 //
 // Output, one JSON object a line on stdout; the last is
 //   {"ok":true,"wrongPassword":"Invalid credentials","sockets":{NAME:{id,transport}},
-//    "rooms":{NAME:[...]},"disconnected":{NAME:REASON}}     exit code 0
+//    "rooms":{NAME:[...]},"data":{NAME:{...}},"disconnected":{NAME:REASON},
+//    "stillThere":{NAME:true}}                               exit code 0
 //   {"ok":false,"error":"...","page":[...]}                 exit code 1
 //
 // Usage:
@@ -17,7 +18,7 @@
 //        --user ops --password PW --client alice:websocket:TOKEN --client bob:polling:TOKEN \
 //        --disconnect bob [--screenshot file.png] [--timeout 60000]
 //
-// The first --client is the one whose rooms are read from its page.
+// The first --client is the one whose rooms and data are read from its page.
 // Environment: CHROMIUM overrides the browser binary (default /usr/bin/chromium).
 'use strict';
 
@@ -197,10 +198,12 @@ async function run(cfg) {
     const names = cells.map((s) => s.trim()).filter((s) => s && s !== 'No data available');
     return names.length > 1 ? names : null;
   });
+  const data = {};
+  data[first] = JSON.parse(await page.locator('tr', { hasText: 'Data' }).locator('pre').innerText());
   if (cfg.screenshot) await page.screenshot({ path: cfg.screenshot, fullPage: true });
 
   // Disconnect one socket with its button in the Sockets view.
-  printLine({ step: 'disconnect', rooms });
+  printLine({ step: 'disconnect', rooms, data });
   await show(page, '#/sockets/');
   const victim = socketRow(page, ids[cfg.disconnect]);
   await victim.waitFor({ state: 'visible' });
@@ -215,7 +218,7 @@ async function run(cfg) {
   for (const c of cfg.clients) {
     if (c.name !== cfg.disconnect) stillThere[c.name] = clients.get(c.name).disconnected === null && await socketRow(page, ids[c.name]).isVisible();
   }
-  await finish({ ok: true, wrongPassword, sockets, rooms, disconnected: { [cfg.disconnect]: reason }, stillThere });
+  await finish({ ok: true, wrongPassword, sockets, rooms, data, disconnected: { [cfg.disconnect]: reason }, stillThere });
 }
 
 setTimeout(() => fail(new Error('hard timeout')), 120000).unref();

@@ -341,7 +341,12 @@ func (a *Admin) stats() socketio.Data {
 // describe is a socket as the UI lists it, with rooms as given.
 func (a *Admin) describe(s *socketio.Socket, rooms []string) socketInfo {
 	slices.Sort(rooms)
+	data := emptyData
+	if a.cfg.SocketData != nil {
+		data = socketData(a.cfg.SocketData(s))
+	}
 	return socketInfo{
+		Data:      data,
 		ID:        s.ID(),
 		ClientID:  a.clientID(s),
 		Transport: s.Transport(),

@@ -62,7 +62,13 @@ func watchCommands(ts *testServer) *commandLog {
 // transport, rooms and handshake, and the server's stats; then it hears of
 // sockets connecting, joining, emitting, leaving and disconnecting.
 func TestUIWatchesSockets(t *testing.T) {
-	ts := startServer(t, &admin.Config{RedactQuery: []string{"token"}, StatsInterval: 100 * time.Millisecond})
+	ts := startServer(t, &admin.Config{RedactQuery: []string{"token"}, StatsInterval: 100 * time.Millisecond,
+		SocketData: func(s *socketio.Socket) any {
+			if s.Namespace().Name() == "/chat" {
+				return map[string]string{"lang": s.Handshake().Query.Get("lang")}
+			}
+			return 42 // not an object: shown as {}
+		}})
 	chat := ts.srv.Lookup("/chat")
 	chat.Use(func(s *socketio.Socket) error { s.Join("lobby"); return nil })
 	cl := startClients(t)
@@ -91,6 +97,14 @@ func TestUIWatchesSockets(t *testing.T) {
 	got := all[i]
 	if got.NSP != "/chat" || got.Transport != "websocket" || !slices.Equal(got.Rooms, []string{u1, "lobby"}) {
 		t.Errorf("u1 listed as %+v, want /chat, websocket, rooms [%s lobby]", got, u1)
+	}
+	if !jsonEqual(got.Data, `{"lang":"fr"}`) {
+		t.Errorf("u1's data %s, want what SocketData says", got.Data)
+	}
+	for _, s := range all {
+		if s.NSP == "/admin" && !jsonEqual(s.Data, `{}`) {
+			t.Errorf("the UI's own socket's data %s, want {} for a SocketData that is no object", s.Data)
+		}
 	}
 	if got.ClientID == "" || strings.Contains(u1, got.ClientID) {
 		t.Errorf("u1's clientId %q: want a connection's name", got.ClientID)

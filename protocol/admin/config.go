@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/natsock/natsock/protocol/socketio"
 )
 
 // The defaults of Config, applied to its zero fields.
@@ -81,6 +83,12 @@ type Config struct {
 	// MaxTracked bounds the session ids kept and the addresses whose
 	// failures are counted. Zero means DefaultMaxTracked (10000).
 	MaxTracked int
+	// SocketData is what the UI shows as a socket's data (socket.data in
+	// socket.io), such as the user it belongs to; it must encode as a JSON
+	// object ({} is shown otherwise). socketio calls it while the socket's
+	// namespace is locked (see socketio.Observer): it may only read the
+	// socket. Nil shows {} for every socket.
+	SocketData func(s *socketio.Socket) any
 	// RedactQuery names handshake query parameters whose values the UI is
 	// not shown (a token in the URL, say). The Authorization, Cookie and
 	// Proxy-Authorization headers are always hidden.

@@ -27,8 +27,9 @@
 //
 //   - all_sockets when the UI connects: every socket of every namespace,
 //     with its connection ("client"), transport, rooms (its own id first,
-//     as socket.io's private room) and handshake (address, headers and
-//     query, with Authorization, Cookie and [Config.RedactQuery] hidden);
+//     as socket.io's private room), data ([Config.SocketData]) and
+//     handshake (address, headers and query, with Authorization, Cookie
+//     and [Config.RedactQuery] hidden);
 //   - socket_connected, socket_disconnected (with the reason), room_joined
 //     and room_left (also for each room a socket had when it disconnects,
 //     as socket.io's adapter reports them) and socket_updated (when a

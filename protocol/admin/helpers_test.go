@@ -344,11 +344,12 @@ func str(t *testing.T, raw json.RawMessage) string {
 
 // socketView is the part of a listed socket the tests read.
 type socketView struct {
-	ID        string   `json:"id"`
-	ClientID  string   `json:"clientId"`
-	Transport string   `json:"transport"`
-	NSP       string   `json:"nsp"`
-	Rooms     []string `json:"rooms"`
+	ID        string          `json:"id"`
+	ClientID  string          `json:"clientId"`
+	Transport string          `json:"transport"`
+	NSP       string          `json:"nsp"`
+	Rooms     []string        `json:"rooms"`
+	Data      json.RawMessage `json:"data"`
 	Handshake struct {
 		Address string            `json:"address"`
 		Headers map[string]string `json:"headers"`

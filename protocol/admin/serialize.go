@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"net"
 	"net/http"
 	"slices"
@@ -13,12 +14,12 @@ import (
 // socketInfo is a socket as the Admin UI lists it (socket.io admin's
 // SerializedSocket).
 type socketInfo struct {
-	ID        string        `json:"id"`
-	ClientID  string        `json:"clientId"`
-	Transport string        `json:"transport"`
-	NSP       string        `json:"nsp"`
-	Data      struct{}      `json:"data"`
-	Handshake handshakeInfo `json:"handshake"`
+	ID        string          `json:"id"`
+	ClientID  string          `json:"clientId"`
+	Transport string          `json:"transport"`
+	NSP       string          `json:"nsp"`
+	Data      json.RawMessage `json:"data"` // a JSON object
+	Handshake handshakeInfo   `json:"handshake"`
 	// Rooms lists the socket's own id first (socket.io's private room,
 	// which the UI marks as such), then its rooms in order.
 	Rooms []string `json:"rooms"`
@@ -33,6 +34,21 @@ type handshakeInfo struct {
 	Issued  int64             `json:"issued"` // unix milliseconds
 	Time    string            `json:"time"`
 	XDomain bool              `json:"xdomain"`
+}
+
+// emptyData is the data of a socket the application says nothing of.
+var emptyData = json.RawMessage(`{}`)
+
+// socketData encodes what Config.SocketData says of a socket, or {}.
+func socketData(v any) json.RawMessage {
+	if v == nil {
+		return emptyData
+	}
+	b, err := json.Marshal(v)
+	if err != nil || len(b) == 0 || b[0] != '{' {
+		return emptyData
+	}
+	return b
 }
 
 // redacted stands for a hidden header or query value.
