@@ -173,6 +173,14 @@ func (b *Bridge) deliverStream(msg jetstream.Msg) {
 		return
 	}
 	seq := meta.Sequence.Stream
+	if prev := rec.delivered.Load(); seq > prev+1 {
+		// The consumer resumed past messages the stream no longer has:
+		// expired (NATS was away longer than the window) or deleted. The
+		// sockets connected here never got them.
+		b.recStats.Skipped.Add(seq - prev - 1)
+		b.log.Warn("the recovery stream no longer held messages this node had not delivered yet (NATS away longer than the recovery window, or messages deleted); its sockets missed them",
+			"stream", b.cfg.RecoveryStream, "after", prev, "resumed_at", seq, "missed", seq-prev-1)
+	}
 	m := &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}
 	if _, rule, _ := b.mapping.Match(m.Subject); rule != nil {
 		rec.handlers[rule.index](m, seq)

@@ -42,6 +42,7 @@ type RecoveryStats struct {
 	Replayed  atomic.Uint64 // events replayed to resumed sockets
 	Failed    atomic.Uint64 // replays that failed after the resume was honoured (the client reconnects and resumes again)
 	NewPIDs   atomic.Uint64 // pids issued
+	Skipped   atomic.Uint64 // stream messages live delivery never got: gone from the stream before it read them
 }
 
 // RecoveryStats returns the recovery counters (zero while Recovery is off).

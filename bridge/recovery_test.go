@@ -538,3 +538,72 @@ func TestRecoveryOnAnotherNode(t *testing.T) {
 	c.quiet()
 	c.send("quit")
 }
+
+// TestRecoveryCountsWhatExpiredWhileNATSWasAway: when the bridge's own
+// NATS connection is away longer than the window while messages are
+// published, they expire before its consumer reads them: the consumer
+// resumes after them, the log says how many its sockets missed, and
+// RecoveryStats.Skipped counts them. Nothing after them is lost.
+func TestRecoveryCountsWhatExpiredWhileNATSWasAway(t *testing.T) {
+	t.Parallel()
+	js := runJetStream(t, -1, t.TempDir())
+	gate := make(chan struct{})
+	var opened sync.Once
+	openGate := func() { opened.Do(func() { close(gate) }) }
+	cfg := recoveryConfig(js.ClientURL())
+	cfg.RecoveryWindow = bridge.MinRecoveryWindow
+	tb := startBridge(t, cfg, func(b *bridge.Bridge) {
+		bridge.SetReconnectDelay(b, func(int) time.Duration {
+			select {
+			case <-gate:
+			case <-time.After(recoveryBound):
+			}
+			return 10 * time.Millisecond
+		})
+	})
+	t.Cleanup(openGate)
+	nc := connect(t, js.ClientURL())
+	jsc, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startRecoveryClient(t, "client", tb.URL, nil)
+	c.connected()
+	publishAll(t, nc, "news.a", `"before"`)
+	checkEvents(t, "before", c.events(1), `news:"before"`)
+
+	// Cut the bridge's NATS connection; its reconnect waits at the gate.
+	connz, err := js.Connz(&server.ConnzOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cid uint64
+	for _, ci := range connz.Conns {
+		if ci.Name == "natsock" {
+			cid = ci.Cid
+		}
+	}
+	if cid == 0 {
+		t.Fatal("the bridge's NATS connection is not in connz")
+	}
+	if err := js.DisconnectClientByID(cid); err != nil {
+		t.Fatal(err)
+	}
+	publishAll(t, nc, "news.a", `"gone1"`, `"gone2"`, `"gone3"`)
+	bridgetest.Eventually(t, recoveryBound, "the three messages expired", func() bool {
+		st, err := jsc.Stream(context.Background(), bridge.DefaultRecoveryStream)
+		return err == nil && st.CachedInfo().State.Msgs == 0 && st.CachedInfo().State.LastSeq == 4
+	})
+	openGate()
+	waitReadyz(t, tb.URL, 200)
+	publishAll(t, nc, "news.a", `"after"`)
+	checkEvents(t, "after the outage", c.events(1), `news:"after"`)
+	if got := tb.RecoveryStats().Skipped.Load(); got != 3 {
+		t.Errorf("Skipped = %d, want 3", got)
+	}
+	if !strings.Contains(tb.logs.String(), "missed=3") {
+		t.Errorf("the log does not say 3 were missed:\n%s", tb.logs)
+	}
+	c.quiet()
+	c.send("quit")
+}
