@@ -258,6 +258,8 @@ func (b *Bridge) serveSSE(w http.ResponseWriter, r *http.Request) {
 			reason = sse.ReasonSlow
 		case r.Context().Err() != nil:
 			reason = sse.ReasonTransportClose
+		case b.stopped.Load():
+			reason = sse.ReasonServerShutdown
 		}
 	}
 	b.sse.remove(c)

@@ -106,6 +106,10 @@ func (b *Bridge) resumeSSE(ctx context.Context, c *sseClient, after uint64) erro
 	case err == nil:
 	case errors.As(err, &werr), errors.Is(err, errSSESlow), ctx.Err() != nil:
 		return err
+	case b.stopped.Load():
+		// NATS is draining under it: the stream ends with the node's
+		// others, and the client resumes elsewhere from the same id.
+		return err
 	case errors.Is(err, ErrReplayTooOld):
 		buf = append(buf, b.sseReset(c, after, SSEResetTooOld)...)
 	case errors.Is(err, ErrReplayAhead):
