@@ -170,6 +170,10 @@
 // absence: a client away longer than the window still resumes if the
 // stream holds everything after its offset (nothing was published on the
 // mapped subjects meanwhile), since it then missed nothing.
+// A node serves a replay from its memory of the messages it delivered
+// last (gapless, within the window, bounded) and reads the stream, a few
+// reads at a time, only for older offsets: a reconnect storm on a node
+// that was up meanwhile costs no NATS round trip per client.
 // [Bridge.RecoveryStats] counts resumes and replays.
 //
 // # Faults
