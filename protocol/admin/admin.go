@@ -119,8 +119,10 @@ func New(srv *socketio.Server, cfg Config) (*Admin, error) {
 	a.ns.Use(a.authenticate)
 	a.ns.OnConnect(a.watcherConnected)
 	a.ns.OnDisconnect(a.watcherDisconnected)
-	if !cfg.ReadOnly {
-		for _, name := range []string{cmdEmit, cmdJoin, cmdLeave, cmdDisconnect} {
+	for _, name := range []string{cmdEmit, cmdJoin, cmdLeave, cmdDisconnect} {
+		if cfg.ReadOnly {
+			a.ns.On(name, a.refuseCommand)
+		} else {
 			a.ns.On(name, a.onCommand)
 		}
 	}
@@ -389,6 +391,13 @@ func mustArgs(values ...any) socketio.Data {
 		panic("admin: " + err.Error())
 	}
 	return d
+}
+
+// refuseCommand logs a command a read-only Admin UI sent anyway (it is
+// offered none: a UI from before the config event, or a hand-made client).
+func (a *Admin) refuseCommand(s *socketio.Socket, ev *socketio.Event) {
+	a.log.Warn("admin UI: ignored a command: the Admin UI is read-only", "remote", s.Handshake().RemoteAddr,
+		"command", ev.Name)
 }
 
 // onCommand runs one command the Admin UI sent.

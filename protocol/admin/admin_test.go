@@ -324,6 +324,9 @@ func TestReadOnlyUIOnlyWatches(t *testing.T) {
 	if s == nil || len(s.Rooms()) != 0 {
 		t.Errorf("the read-only UI changed socket %s", id)
 	}
+	if n := strings.Count(ts.logs.String(), "ignored a command: the Admin UI is read-only"); n != 2 {
+		t.Errorf("%d ignored commands logged, want 2", n)
+	}
 }
 
 // TestLoginRefused: a wrong password, a wrong username, no credentials or

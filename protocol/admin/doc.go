@@ -56,7 +56,8 @@
 // connection or only the namespace) and emit an event to a namespace or a
 // room (EMIT). Each runs on this server's sockets only, and is logged with
 // the UI's address. Malformed commands, commands for a namespace that does
-// not exist and emits of names socket.io reserves are logged and ignored.
+// not exist and emits of names socket.io reserves are logged and ignored,
+// and so are the commands a read-only UI sends anyway.
 //
 // # Cost
 //
