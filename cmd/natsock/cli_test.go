@@ -40,8 +40,24 @@ func runApp(t *testing.T, args ...string) (int, string) {
 	}
 }
 
-// helpCommands are the commands whose --help must show examples.
-var helpCommands = []string{"serve", "check", "publish", "bench", "version", "health", "completion"}
+// helpCommands are every command and subcommand but help, as the words
+// that run it ("bench chart"): each one's --help must show examples.
+func helpCommands() [][]string {
+	var out [][]string
+	var walk func(path []string, cmds []*cli.Command)
+	walk = func(path []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			if c.Hidden || c.Name == "help" {
+				continue
+			}
+			p := append(slices.Clone(path), c.Name)
+			out = append(out, p)
+			walk(p, c.Subcommands)
+		}
+	}
+	walk(nil, newApp().Commands)
+	return out
+}
 
 func TestHelpShowsExamplesThatWork(t *testing.T) {
 	// natsock check reads the example config file from the working
@@ -54,9 +70,10 @@ func TestHelpShowsExamplesThatWork(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "natsock.yaml"), example, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range helpCommands {
+	for _, path := range helpCommands() {
+		name := strings.Join(path, " ")
 		t.Run(name, func(t *testing.T) {
-			code, help := runApp(t, name, "--help")
+			code, help := runApp(t, append(slices.Clone(path), "--help")...)
 			if code != 0 {
 				t.Fatalf("natsock %s --help exited %d:\n%s", name, code, help)
 			}
@@ -64,14 +81,14 @@ func TestHelpShowsExamplesThatWork(t *testing.T) {
 			if len(examples) == 0 {
 				t.Fatalf("natsock %s --help has no Examples: section of indented lines:\n%s", name, help)
 			}
-			flags := commandFlags(t, name)
+			flags := commandFlags(t, path...)
 			for _, ex := range examples {
 				env, args, ok := exampleCommand(ex)
-				if !ok || len(args) == 0 || args[0] != name {
+				if !ok || len(args) < len(path) || !slices.Equal(args[:len(path)], path) {
 					t.Errorf("natsock %s --help: example %q does not run natsock %s", name, ex, name)
 					continue
 				}
-				for _, a := range args[1:] {
+				for _, a := range args[len(path):] {
 					f, isFlag := strings.CutPrefix(a, "--")
 					f, _, _ = strings.Cut(f, "=")
 					if isFlag && !slices.Contains(flags, f) {
@@ -138,12 +155,18 @@ func helpExamples(help string) []string {
 	return out
 }
 
-// commandFlags are the long flag names of command name.
-func commandFlags(t *testing.T, name string) []string {
+// commandFlags are the flag names of the command at path ("bench",
+// "chart").
+func commandFlags(t *testing.T, path ...string) []string {
 	t.Helper()
-	cmd := newApp().Command(name)
+	cmd := newApp().Command(path[0])
+	for _, p := range path[1:] {
+		if cmd != nil {
+			cmd = cmd.Command(p)
+		}
+	}
 	if cmd == nil {
-		t.Fatalf("no command %s", name)
+		t.Fatalf("no command %s", strings.Join(path, " "))
 	}
 	names := []string{"help"}
 	for _, f := range cmd.Flags {
@@ -187,7 +210,7 @@ func exampleCommand(line string) (env, args []string, ok bool) {
 		env = append([]string{words[j]}, env...)
 	}
 	for _, w := range words[i+1:] {
-		if w == "|" || w == ">" || w == ")" || w == "<(" || w == "#" {
+		if w == "|" || w == ">" || w == "<" || w == ")" || w == "<(" || w == "#" {
 			break
 		}
 		args = append(args, w)
@@ -209,7 +232,7 @@ func isAssignment(w string) bool {
 }
 
 // shellWords splits line into words with single and double quotes
-// removed; |, >, ), <( and # (at a word's start) are words of their own.
+// removed; |, >, <, ), <( and # (at a word's start) are words of their own.
 func shellWords(line string) []string {
 	var words []string
 	var cur strings.Builder
@@ -241,6 +264,9 @@ func shellWords(line string) []string {
 			flush()
 			words = append(words, "<(")
 			i++
+		case c == '<':
+			flush()
+			words = append(words, "<")
 		default:
 			cur.WriteByte(c)
 			inWord = true
@@ -263,6 +289,8 @@ func TestShellWords(t *testing.T) {
 		{`source <(natsock completion bash)   # this shell`, nil, []string{"completion", "bash"}},
 		{`natsock completion zsh > "${fpath[1]}/_natsock"`, nil, []string{"completion", "zsh"}},
 		{`natsock bench --pid "$(pidof natsock)"`, nil, []string{"bench", "--pid", "$(pidof natsock)"}},
+		{`read -rs PW && printf '%s' "$PW" | natsock admin-hash`, nil, []string{"admin-hash"}},
+		{`natsock admin-hash < password.txt`, nil, []string{"admin-hash"}},
 	} {
 		env, args, ok := exampleCommand(tc.line)
 		if !ok || !slices.Equal(env, tc.env) || !slices.Equal(args, tc.args) {
@@ -333,6 +361,7 @@ func TestCompletion(t *testing.T) {
 			{[]string{"natsock", "--version", "publish", "--ti"}, []string{"--timeout"}},
 			{[]string{"natsock", "completion", ""}, []string{"bash", "zsh", "fish"}},
 			{[]string{"natsock", "health", "--u"}, []string{"--url"}},
+			{[]string{"natsock", "bench", "ch"}, []string{"chart"}},
 			{[]string{"natsock", "serve", "--config", ""}, nil}, // bash's file names (complete -o default)
 		} {
 			if got := complete(tc.words...); !slices.Equal(got, tc.want) {

@@ -93,6 +93,11 @@ func completionTree(app *cli.App) compTree {
 		case "help":
 			cc.args = names
 		}
+		for _, sub := range c.VisibleCommands() {
+			if sub.Name != "help" {
+				cc.args = append(cc.args, sub.Name) // natsock bench chart
+			}
+		}
 		t.cmds = append(t.cmds, cc)
 	}
 	return t
@@ -223,7 +228,7 @@ func (t compTree) writeZsh(w io.Writer) {
 		case c.name == "help":
 			fmt.Fprint(w, "\t\t\t_describe -t commands 'command' commands ;;\n")
 			continue
-		case len(c.args) > 0:
+		case c.name == "completion":
 			fmt.Fprintf(w, "\t\t\t_values %s %s ;;\n", shQuote(c.name), strings.Join(c.args, " "))
 			continue
 		}
@@ -247,6 +252,9 @@ func (t compTree) writeZsh(w io.Writer) {
 				}
 				fmt.Fprintf(w, " \\\n\t\t\t\t%s", shQuote(spec))
 			}
+		}
+		if len(c.args) > 0 {
+			fmt.Fprintf(w, " \\\n\t\t\t\t%s", shQuote("1:subcommand:("+strings.Join(c.args, " ")+")"))
 		}
 		fmt.Fprint(w, " ;;\n")
 	}
