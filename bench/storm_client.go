@@ -203,6 +203,10 @@ func (c *stormClient) run(s *stormRun) {
 	// close packet), the client resumes on B.
 	err := c.read(s)
 	for s.rs.closing.Err() == nil {
+		// The connection is over: its descriptor goes before the next
+		// one is opened (10,000 clients would otherwise hold twice as
+		// many).
+		c.closeConn()
 		if c.state == stormOnB {
 			c.closedByB++
 			if c.err == nil {
@@ -256,23 +260,27 @@ func (c *stormClient) resume(s *stormRun) error {
 	}
 	oldPID := c.pid
 	delay := s.rs.cfg.ReconnectDelay
-	for c.attempts = 1; ; c.attempts++ {
+	var lastErr error
+	for ; ; delay = min(2*delay, 5*time.Second) {
 		wait := time.Duration(float64(delay) * (0.5 + rand.Float64()))
 		select {
 		case <-time.After(wait):
 		case <-s.rs.closing.Done():
+			if lastErr != nil {
+				return fmt.Errorf("the run ended before the client reconnected (%d attempts, the last: %w)", c.attempts, lastErr)
+			}
 			return errors.New("the run ended before the client reconnected")
 		}
+		c.attempts++
 		ctx, cancel := context.WithTimeout(s.rs.closing, 30*time.Second)
-		err := c.connect(ctx, s.failover, s.failoverURL, resume)
+		lastErr = c.connect(ctx, s.failover, s.failoverURL, resume)
 		cancel()
-		if err == nil {
+		if lastErr == nil {
 			break
 		}
 		if s.rs.closing.Err() != nil {
-			return err
+			return lastErr
 		}
-		delay = min(2*delay, 5*time.Second)
 	}
 	c.resumes++
 	if c.resumes > 1 {
