@@ -46,6 +46,10 @@ func TestNatsock(t *testing.T) {
 		t.Parallel()
 		testPublishUnreachable(t, bin)
 	})
+	t.Run("serve with --admin-ui admits the Admin UI's login and refuses a wrong password", func(t *testing.T) {
+		t.Parallel()
+		testServeAdminUI(t, bin)
+	})
 	t.Run("serve with a bad --map exits non-zero naming the flag value, the part and the reason", func(t *testing.T) {
 		t.Parallel()
 		testServeBadMap(t, bin)
