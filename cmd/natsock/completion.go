@@ -89,7 +89,7 @@ func completionTree(app *cli.App) compTree {
 		}
 		switch c.Name {
 		case "completion":
-			cc.args = completionShells
+			cc.args = slices.Clone(completionShells)
 		case "help":
 			cc.args = names
 		}
@@ -137,7 +137,7 @@ func (f compFlag) dashed() []string {
 	return out
 }
 
-// writeBashCompletion writes a bash script: the first word that is not a
+// writeBash writes a bash script: the first word that is not a
 // flag is the command; after a flag that takes a value, bash completes
 // file names (complete -o default).
 func (t compTree) writeBash(w io.Writer) {
@@ -193,7 +193,7 @@ complete -o default -F %s %s
 // single quote written as '\”.
 func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// writeZshCompletion writes a zsh script for fpath (#compdef) that also
+// writeZsh writes a zsh script for fpath (#compdef) that also
 // works when sourced.
 func (t compTree) writeZsh(w io.Writer) {
 	prog, global, cmds := t.prog, t.global, t.cmds
@@ -280,7 +280,7 @@ func fishQuote(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
-// writeFishCompletion writes a fish script of complete commands.
+// writeFish writes a fish script of complete commands.
 func (t compTree) writeFish(w io.Writer) {
 	prog, global, cmds := t.prog, t.global, t.cmds
 	fmt.Fprintf(w, `# fish completion for %[1]s, made by "%[1]s completion fish".
