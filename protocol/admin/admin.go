@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/natsock/natsock/protocol/engine"
 	"github.com/natsock/natsock/protocol/internal/ids"
-	"github.com/natsock/natsock/protocol/sio"
 	"github.com/natsock/natsock/protocol/socketio"
 )
 
@@ -391,192 +389,6 @@ func mustArgs(values ...any) socketio.Data {
 		panic("admin: " + err.Error())
 	}
 	return d
-}
-
-// refuseCommand logs a command a read-only Admin UI sent anyway (it is
-// offered none: a UI from before the config event, or a hand-made client).
-func (a *Admin) refuseCommand(s *socketio.Socket, ev *socketio.Event) {
-	a.log.Warn("admin UI: ignored a command: the Admin UI is read-only", "remote", s.Handshake().RemoteAddr,
-		"command", ev.Name)
-}
-
-// onCommand runs one command the Admin UI sent.
-func (a *Admin) onCommand(s *socketio.Socket, ev *socketio.Event) {
-	remote := s.Handshake().RemoteAddr
-	c, err := parseCommand(ev.Name, ev.Args)
-	if err != nil {
-		a.log.Warn("admin UI: ignored a malformed command", "remote", remote, "err", err)
-		return
-	}
-	ns := a.srv.Lookup(c.NSP)
-	if ns == nil {
-		a.log.Warn("admin UI: ignored a command for a namespace that does not exist", "remote", remote,
-			"command", c.Name, "nsp", c.NSP)
-		return
-	}
-	if c.Name == cmdEmit {
-		d := socketio.Data{Args: c.Args, Attachments: ev.Attachments}
-		if sio.IsReserved(c.Event) {
-			a.log.Warn("admin UI: ignored an emit of an event name socket.io reserves", "remote", remote, "event", c.Event)
-			return
-		}
-		var n int
-		if c.Filter == "" {
-			n = ns.Emit(c.Event, d)
-		} else {
-			n = ns.To(c.Filter).Emit(c.Event, d)
-		}
-		a.log.Info("admin UI: emit", "remote", remote, "nsp", c.NSP, "filter", c.Filter, "event", c.Event, "sockets", n)
-		return
-	}
-	targets := selectSockets(ns, c.Filter)
-	for _, t := range targets {
-		switch c.Name {
-		case cmdJoin:
-			t.Join(c.Room)
-		case cmdLeave:
-			t.Leave(c.Room)
-		case cmdDisconnect:
-			t.Disconnect(c.Close)
-		}
-	}
-	a.log.Info("admin UI: "+c.Name, "remote", remote, "nsp", c.NSP, "filter", c.Filter, "room", c.Room,
-		"close", c.Close, "sockets", len(targets))
-}
-
-// selectSockets returns ns's sockets in the room filter (a socket's id
-// being a room of its own), or all of them when filter is empty.
-func selectSockets(ns *socketio.Namespace, filter string) []*socketio.Socket {
-	all := ns.Sockets()
-	if filter == "" {
-		return all
-	}
-	var out []*socketio.Socket
-	for _, s := range all {
-		if s.ID() == filter || slices.Contains(s.Rooms(), filter) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// observer keeps the watchers current. socketio calls it under the
-// namespace's lock, on the goroutine making the change: it only reads the
-// socket and queues, and never calls into a namespace.
-type observer struct{ a *Admin }
-
-var _ socketio.Observer = observer{}
-
-func (o observer) Connected(s *socketio.Socket) {
-	a := o.a
-	rooms := s.Rooms()
-	a.mu.Lock()
-	hs := s.Handshake()
-	c := a.clients[hs]
-	if c == nil {
-		c = &clientRef{id: newClientID()}
-		a.clients[hs] = c
-	}
-	c.sockets++
-	if len(rooms) > 0 {
-		a.rooms[s] = slices.Clone(rooms)
-	}
-	a.mu.Unlock()
-	if a.watchers.Load() == 0 || a.closed.Load() {
-		return
-	}
-	info := a.describe(s, rooms)
-	u := update{event: "socket_connected", data: mustArgs(info, timestamp())}
-	if info.Transport == "polling" {
-		u.polling = s
-	}
-	a.enqueue(u)
-}
-
-func (o observer) Disconnected(s *socketio.Socket, reason socketio.Reason) {
-	a := o.a
-	a.mu.Lock()
-	hs := s.Handshake()
-	if c := a.clients[hs]; c != nil {
-		if c.sockets--; c.sockets <= 0 {
-			delete(a.clients, hs)
-		}
-	}
-	rooms := a.rooms[s]
-	delete(a.rooms, s)
-	delete(a.polling, s)
-	a.mu.Unlock()
-	if a.watchers.Load() == 0 || a.closed.Load() {
-		return
-	}
-	nsp, id, ts := s.Namespace().Name(), s.ID(), timestamp()
-	for _, r := range rooms {
-		a.enqueue(update{event: "room_left", data: mustArgs(nsp, r, id, ts)})
-	}
-	a.enqueue(update{event: "socket_disconnected", data: mustArgs(nsp, id, string(reason), ts)})
-}
-
-func (o observer) Joined(s *socketio.Socket, room string) {
-	a := o.a
-	a.mu.Lock()
-	if !slices.Contains(a.rooms[s], room) {
-		a.rooms[s] = append(a.rooms[s], room)
-	}
-	a.mu.Unlock()
-	if a.watchers.Load() == 0 || a.closed.Load() {
-		return
-	}
-	a.enqueue(update{event: "room_joined", data: mustArgs(s.Namespace().Name(), room, s.ID(), timestamp())})
-}
-
-func (o observer) Left(s *socketio.Socket, room string) {
-	a := o.a
-	a.mu.Lock()
-	if rs := a.rooms[s]; rs != nil {
-		if i := slices.Index(rs, room); i >= 0 {
-			rs = slices.Delete(rs, i, i+1)
-		}
-		if len(rs) == 0 {
-			delete(a.rooms, s)
-		} else {
-			a.rooms[s] = rs
-		}
-	}
-	a.mu.Unlock()
-	if a.watchers.Load() == 0 || a.closed.Load() {
-		return
-	}
-	a.enqueue(update{event: "room_left", data: mustArgs(s.Namespace().Name(), room, s.ID(), timestamp())})
-}
-
-// Event reports a client's event as event_received: its name and
-// arguments (binary ones included), as socket.io's onAny sees them. The
-// admin namespace's own commands are not reported.
-func (o observer) Event(s *socketio.Socket, ev *socketio.Event) {
-	a := o.a
-	if a.watchers.Load() == 0 || a.closed.Load() || s.Namespace() == a.ns {
-		return
-	}
-	args := make([]byte, 0, 64)
-	args = append(args, '[')
-	args = sio.AppendQuote(args, ev.Name)
-	for _, arg := range ev.Args {
-		args = append(args, ',')
-		args = append(args, arg...)
-	}
-	args = append(args, ']')
-	nsp := json.RawMessage(sio.AppendQuote(nil, s.Namespace().Name()))
-	id := json.RawMessage(sio.AppendQuote(nil, s.ID()))
-	ts := json.RawMessage(sio.AppendQuote(nil, timestamp()))
-	// ev is the handlers': its attachments are copied, not kept.
-	var atts [][]byte
-	for _, b := range ev.Attachments {
-		atts = append(atts, slices.Clone(b))
-	}
-	a.enqueue(update{event: "event_received", data: socketio.Data{
-		Args:        []json.RawMessage{nsp, id, args, ts},
-		Attachments: atts,
-	}})
 }
 
 // newClientID is a connection's name in the UI: random, not the Engine.IO

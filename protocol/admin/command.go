@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"unicode/utf8"
+
+	"github.com/natsock/natsock/protocol/sio"
+	"github.com/natsock/natsock/protocol/socketio"
 )
 
 // The commands the Admin UI sends, as event names on the admin namespace.
@@ -127,4 +131,71 @@ func optionalString(args []json.RawMessage, i int) (string, bool) {
 		return "", true
 	}
 	return jsonString(args[i])
+}
+
+// refuseCommand logs a command a read-only Admin UI sent anyway (it is
+// offered none: a UI from before the config event, or a hand-made client).
+func (a *Admin) refuseCommand(s *socketio.Socket, ev *socketio.Event) {
+	a.log.Warn("admin UI: ignored a command: the Admin UI is read-only", "remote", s.Handshake().RemoteAddr,
+		"command", ev.Name)
+}
+
+// onCommand runs one command the Admin UI sent.
+func (a *Admin) onCommand(s *socketio.Socket, ev *socketio.Event) {
+	remote := s.Handshake().RemoteAddr
+	c, err := parseCommand(ev.Name, ev.Args)
+	if err != nil {
+		a.log.Warn("admin UI: ignored a malformed command", "remote", remote, "err", err)
+		return
+	}
+	ns := a.srv.Lookup(c.NSP)
+	if ns == nil {
+		a.log.Warn("admin UI: ignored a command for a namespace that does not exist", "remote", remote,
+			"command", c.Name, "nsp", c.NSP)
+		return
+	}
+	if c.Name == cmdEmit {
+		d := socketio.Data{Args: c.Args, Attachments: ev.Attachments}
+		if sio.IsReserved(c.Event) {
+			a.log.Warn("admin UI: ignored an emit of an event name socket.io reserves", "remote", remote, "event", c.Event)
+			return
+		}
+		var n int
+		if c.Filter == "" {
+			n = ns.Emit(c.Event, d)
+		} else {
+			n = ns.To(c.Filter).Emit(c.Event, d)
+		}
+		a.log.Info("admin UI: emit", "remote", remote, "nsp", c.NSP, "filter", c.Filter, "event", c.Event, "sockets", n)
+		return
+	}
+	targets := selectSockets(ns, c.Filter)
+	for _, t := range targets {
+		switch c.Name {
+		case cmdJoin:
+			t.Join(c.Room)
+		case cmdLeave:
+			t.Leave(c.Room)
+		case cmdDisconnect:
+			t.Disconnect(c.Close)
+		}
+	}
+	a.log.Info("admin UI: "+c.Name, "remote", remote, "nsp", c.NSP, "filter", c.Filter, "room", c.Room,
+		"close", c.Close, "sockets", len(targets))
+}
+
+// selectSockets returns ns's sockets in the room filter (a socket's id
+// being a room of its own), or all of them when filter is empty.
+func selectSockets(ns *socketio.Namespace, filter string) []*socketio.Socket {
+	all := ns.Sockets()
+	if filter == "" {
+		return all
+	}
+	var out []*socketio.Socket
+	for _, s := range all {
+		if s.ID() == filter || slices.Contains(s.Rooms(), filter) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
