@@ -38,9 +38,11 @@ type Bridge struct {
 	subs       []*nats.Subscription // written by Run only
 	subscribed atomic.Bool          // every --map subscription is made
 	ready      atomic.Bool          // ... and registered on the server
-	requests   requestMux
-	// wg counts the goroutines shutdown waits for: readiness checks after
-	// a NATS connection event, and the requests behind acknowledged emits.
+	// requests sends the NATS requests behind acknowledged emits and
+	// routes their replies, within the in-flight bounds (requests.go).
+	requests requestMux
+	// wg counts the goroutines shutdown waits for, such as the readiness
+	// checks after a NATS connection event.
 	wg sync.WaitGroup
 	// natsClosed is closed by nats.go's closed callback, the last one it
 	// makes for the connection: shutdown waits on it after the drain.
