@@ -45,8 +45,12 @@
 // ([RatePolicyError], [RatePolicyDisconnect]). When the client passes an
 // acknowledgement callback the bridge makes a NATS request instead and
 // acknowledges with the reply, or with {"error": "..."} naming the cause
-// (timeout, no responders, too many requests in flight). An event with no
-// rule is never published; it is counted and logged at debug level.
+// (timeout, no responders, too many requests in flight). Every request
+// shares one reply subscription, and the requests waiting for replies are
+// bounded per socket ([Config.MaxInflightRequestsPerSocket]) and in total
+// ([Config.MaxInflightRequests]); past either bound the emit is not sent
+// and its ack says which (see requests.go). An event with no rule is never
+// published; it is counted and logged at debug level.
 //
 // # Socket lifecycle events
 //
