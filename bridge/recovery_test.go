@@ -67,8 +67,15 @@ type recoveryClient struct {
 
 func startRecoveryClient(t *testing.T, name, url string, authPayload map[string]any) *recoveryClient {
 	t.Helper()
+	return startRecoveryClientOn(t, name, url, "websocket", authPayload)
+}
+
+// startRecoveryClientOn is startRecoveryClient on the transports given
+// (socket.io-client's transports option, comma-separated).
+func startRecoveryClientOn(t *testing.T, name, url, transports string, authPayload map[string]any) *recoveryClient {
+	t.Helper()
 	bridgetest.RequireNode(t)
-	args := []string{filepath.Join(bridgetest.Testdata(t), "recovery.js"), "--url", url,
+	args := []string{filepath.Join(bridgetest.Testdata(t), "recovery.js"), "--url", url, "--transports", transports,
 		"--timeout", strconv.Itoa(int((2 * recoveryBound).Milliseconds()))}
 	if authPayload != nil {
 		raw, _ := json.Marshal(authPayload)
@@ -274,10 +281,11 @@ func checkEvents(t *testing.T, who string, got []recvEvent, want ...string) {
 }
 
 // TestRecoveryReplaysWhatADroppedClientMissed: a real socket.io-client
-// loses its transport, five messages are published meanwhile, and when it
-// reconnects it gets exactly those five, in order, once, with
-// socket.recovered true; live delivery then goes on. The embedded NATS
-// server runs JetStream in the store directory given.
+// loses its transport (websocket, then HTTP long-polling), five messages
+// are published meanwhile, and when it reconnects it gets exactly those
+// five, in order, once, with socket.recovered true; live delivery then
+// goes on. The embedded NATS server runs JetStream in the store directory
+// given.
 func TestRecoveryReplaysWhatADroppedClientMissed(t *testing.T) {
 	t.Parallel()
 	cfg := recoveryConfig("")
@@ -286,36 +294,41 @@ func TestRecoveryReplaysWhatADroppedClientMissed(t *testing.T) {
 	tb := startBridge(t, cfg)
 	nc := connect(t, tb.NATSURL())
 
-	c := startRecoveryClient(t, "client", tb.URL, nil)
-	if recovered, pid := c.connected(); recovered || pid == "" {
-		t.Fatalf("first connect: recovered %v, pid %q; want false and a pid", recovered, pid)
-	}
-	publishAll(t, nc, "news.a", `"n1"`, `"n2"`)
-	before := c.events(2)
-	checkEvents(t, "before the drop", before, `news:"n1"`, `news:"n2"`)
+	for i, transports := range []string{"websocket", "polling"} {
+		t.Run(transports, func(t *testing.T) {
+			c := startRecoveryClientOn(t, transports, tb.URL, transports, nil)
+			if recovered, pid := c.connected(); recovered || pid == "" {
+				t.Fatalf("first connect: recovered %v, pid %q; want false and a pid", recovered, pid)
+			}
+			publishAll(t, nc, "news.a", `"n1"`, `"n2"`)
+			before := c.events(2)
+			checkEvents(t, "before the drop", before, `news:"n1"`, `news:"n2"`)
 
-	c.send("drop")
-	c.next("disconnect")
-	publishAll(t, nc, "news.a", `"m1"`, `"m2"`, `"m3"`, `"m4"`, `"m5"`)
-	// Every message is in the stream before the client comes back.
-	waitDelivered(t, tb, before[1].offset+5)
+			c.send("drop")
+			c.next("disconnect")
+			publishAll(t, nc, "news.a", `"m1"`, `"m2"`, `"m3"`, `"m4"`, `"m5"`)
+			// Every message is in the stream before the client comes back.
+			waitDelivered(t, tb, before[1].offset+5)
 
-	c.send("reconnect")
-	if recovered, _ := c.connected(); !recovered {
-		t.Fatal("socket.recovered is false after a resume within the window")
+			c.send("reconnect")
+			if recovered, _ := c.connected(); !recovered {
+				t.Fatal("socket.recovered is false after a resume within the window")
+			}
+			missed := c.events(5)
+			checkEvents(t, "the replay", missed, `news:"m1"`, `news:"m2"`, `news:"m3"`, `news:"m4"`, `news:"m5"`)
+			if missed[0].offset != before[1].offset+1 {
+				t.Errorf("the replay starts at offset %d, want %d", missed[0].offset, before[1].offset+1)
+			}
+			publishAll(t, nc, "news.a", `"live"`)
+			checkEvents(t, "after the replay", c.events(1), `news:"live"`)
+			c.quiet()
+			if s := tb.RecoveryStats(); s.Recovered.Load() != uint64(i+1) || s.Replayed.Load() != uint64(5*(i+1)) {
+				t.Errorf("recovery stats: recovered %d replayed %d; want %d and %d", s.Recovered.Load(), s.Replayed.Load(), i+1, 5*(i+1))
+			}
+			c.send("quit")
+			c.next("disconnect")
+		})
 	}
-	missed := c.events(5)
-	checkEvents(t, "the replay", missed, `news:"m1"`, `news:"m2"`, `news:"m3"`, `news:"m4"`, `news:"m5"`)
-	if missed[0].offset != before[1].offset+1 {
-		t.Errorf("the replay starts at offset %d, want %d", missed[0].offset, before[1].offset+1)
-	}
-	publishAll(t, nc, "news.a", `"live"`)
-	checkEvents(t, "after the replay", c.events(1), `news:"live"`)
-	c.quiet()
-	if s := tb.RecoveryStats(); s.Recovered.Load() != 1 || s.Replayed.Load() != 5 {
-		t.Errorf("recovery stats: recovered %d replayed %d; want 1 and 5", s.Recovered.Load(), s.Replayed.Load())
-	}
-	c.send("quit")
 }
 
 // waitDelivered waits until the bridge has delivered a message at or past
