@@ -110,8 +110,10 @@ func (b *Bridge) replayAfter(ctx context.Context, after uint64, fn func(seq uint
 
 	last = after
 	checked := false // message after+1 was seen, or shown not to be due
+	// What live delivery had passed on when the replay began: the replay
+	// reaches at least this far, whichever replica answers.
+	floor := rec.delivered.Load()
 	for tries := 0; ; {
-		floor := rec.delivered.Load() // what live delivery has passed on so far
 		more, err := b.replayBatch(ctx, nc, sub, inbox, &last, &checked, after, fn)
 		if err != nil {
 			return last, err
