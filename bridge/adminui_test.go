@@ -41,7 +41,8 @@ func adminHash(t *testing.T) string {
 // in headless Chromium against natsock: a wrong password is refused, the
 // right one shows two users' sockets (one on websocket, one on polling)
 // with their transports, their rooms from claims and their users, and the UI's
-// disconnect button disconnects a socket, which the UI then drops.
+// disconnect button disconnects a socket, which the UI then drops; a
+// reload gets back in with the UI's session id.
 func TestAdminUIWatchesNatsock(t *testing.T) {
 	if _, err := os.Stat(chromiumPath()); err != nil {
 		if os.Getenv("CI") != "" {
@@ -81,6 +82,7 @@ func TestAdminUIWatchesNatsock(t *testing.T) {
 		Data         map[string]map[string]string `json:"data"`
 		Disconnected map[string]string            `json:"disconnected"`
 		StillThere   map[string]bool              `json:"stillThere"`
+		ReloadAsked  bool                         `json:"reloadAsked"`
 	}
 	if err := json.Unmarshal([]byte(raw), &r); err != nil {
 		t.Fatalf("final line %q: %v", raw, err)
@@ -106,11 +108,15 @@ func TestAdminUIWatchesNatsock(t *testing.T) {
 	if !r.StillThere["alice"] {
 		t.Error("alice was disconnected too, or dropped from the page")
 	}
+	if r.ReloadAsked {
+		t.Error("after a reload the page asked for the password again; its session id should do")
+	}
 	if st, err := os.Stat(shot); err != nil || st.Size() == 0 {
 		t.Errorf("no screenshot of the page: %v", err)
 	}
 	logs := tb.logs.String()
-	for _, want := range []string{"admin UI login refused: wrong username or password", "admin UI logged in", "admin UI: _disconnect"} {
+	for _, want := range []string{"admin UI login refused: wrong username or password", "admin UI logged in",
+		"admin UI: _disconnect", "admin UI connected with a session"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("natsock's logs do not say %q", want)
 		}

@@ -4,13 +4,14 @@
 // Chromium against a natsock server, as a person would: log in with a
 // wrong password (refused), then the right one, open the Sockets view and
 // find the users' sockets with their transports, open one to see its rooms,
-// and disconnect another with its button. The users are real socket.io
+// and disconnect another with its button; then reload the page, which logs
+// in again with the UI's session id. The users are real socket.io
 // clients (npm socket.io-client 4.8.4) this script runs in node.
 //
 // Output, one JSON object a line on stdout; the last is
 //   {"ok":true,"wrongPassword":"Invalid credentials","sockets":{NAME:{id,transport}},
 //    "rooms":{NAME:[...]},"data":{NAME:{...}},"disconnected":{NAME:REASON},
-//    "stillThere":{NAME:true}}                               exit code 0
+//    "stillThere":{NAME:true},"reloadAsked":false}           exit code 0
 //   {"ok":false,"error":"...","page":[...]}                 exit code 1
 //
 // Usage:
@@ -218,7 +219,14 @@ async function run(cfg) {
   for (const c of cfg.clients) {
     if (c.name !== cfg.disconnect) stillThere[c.name] = clients.get(c.name).disconnected === null && await socketRow(page, ids[c.name]).isVisible();
   }
-  await finish({ ok: true, wrongPassword, sockets, rooms, data, disconnected: { [cfg.disconnect]: reason }, stillThere });
+  // A reload logs in again with the session id the UI keeps, without the
+  // password: the connection dialog stays closed, the list comes back.
+  printLine({ step: 'reload' });
+  await page.reload({ waitUntil: 'load' });
+  await show(page, '#/sockets/');
+  await socketRow(page, ids[cfg.clients[0].name]).waitFor({ state: 'visible' });
+  const reloadAsked = await page.getByLabel('Server URL').isVisible();
+  await finish({ ok: true, wrongPassword, sockets, rooms, data, reloadAsked, disconnected: { [cfg.disconnect]: reason }, stillThere });
 }
 
 setTimeout(() => fail(new Error('hard timeout')), 120000).unref();
