@@ -241,6 +241,11 @@ func (s *stormRun) tally(res *Result, published, pubStart int64) {
 		res.Lost += lost
 		if lost > 0 {
 			st.ClientsLosing++
+			if len(st.LossExamples) < 3 {
+				st.LossExamples = append(st.LossExamples, fmt.Sprintf(
+					"client %d: missing seq %v of 0..%d; it had %d messages when node A died and resumed with offset %q (recovered %v)",
+					c.i, c.seq.missing(uint64(published), 5), published-1, c.seqAtLoss, c.resumedFrom, c.recovered))
+			}
 		}
 		if c.seq.dups > 0 {
 			st.ClientsDuplicated++
@@ -323,3 +328,19 @@ func (s *stormRun) status() string {
 
 // errStormNotKilled is wrapped when a storm run ends before its kill.
 var errStormNotKilled = errors.New("bench: node A was not killed")
+
+// missing lists up to max sequence numbers below upTo that the tracker
+// has not seen, among those its window still covers.
+func (t *seqTracker) missing(upTo uint64, max int) []uint64 {
+	var out []uint64
+	for seq := t.base; seq < upTo && len(out) < max; seq++ {
+		if seq >= t.base+t.mask+1 {
+			break
+		}
+		i := seq & t.mask
+		if t.bits[i/64]&(1<<(i%64)) == 0 {
+			out = append(out, seq)
+		}
+	}
+	return out
+}

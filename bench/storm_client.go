@@ -39,7 +39,11 @@ type stormClient struct {
 	recovered   bool // node B restored the session (same pid) at the first resume
 	attempts    int  // connection attempts to node B
 	resumes     int  // connections node B accepted
-	closedByB   int  // connections node B ended before the run did
+	// resumedFrom is the offset of the storm's resume, and seqAtLoss how
+	// many messages the client had then: they explain a loss.
+	resumedFrom string
+	seqAtLoss   uint64
+	closedByB   int // connections node B ended before the run did
 	state       stormState
 
 	// connMu guards conn's changes (the client's goroutine) against the
@@ -257,6 +261,10 @@ func (c *stormClient) resume(s *stormRun) error {
 	resume := map[string]string{"pid": c.pid}
 	if len(c.offset) > 0 {
 		resume["offset"] = string(c.offset)
+	}
+	if c.resumes == 0 {
+		c.resumedFrom = string(c.offset)
+		c.seqAtLoss = c.seq.distinct
 	}
 	oldPID := c.pid
 	delay := s.rs.cfg.ReconnectDelay

@@ -39,10 +39,13 @@ type StormResult struct {
 	CaughtUpP50 time.Duration `json:"caught_up_p50_ns"`
 	CaughtUpMax time.Duration `json:"caught_up_max_ns"`
 
-	ClientsLosing     int   `json:"clients_losing"` // clients that lost at least one message
-	MaxLostPerClient  int64 `json:"max_lost_per_client"`
-	ClientsDuplicated int   `json:"clients_duplicated"`
-	MaxDupsPerClient  int64 `json:"max_duplicates_per_client"`
+	ClientsLosing int `json:"clients_losing"` // clients that lost at least one message
+	// LossExamples describes the first few clients that lost messages:
+	// which, and the offset they resumed from.
+	LossExamples      []string `json:"loss_examples,omitempty"`
+	MaxLostPerClient  int64    `json:"max_lost_per_client"`
+	ClientsDuplicated int      `json:"clients_duplicated"`
+	MaxDupsPerClient  int64    `json:"max_duplicates_per_client"`
 }
 
 // validateStorm adds a storm run's problems to bad's list.
@@ -92,6 +95,9 @@ func (r *Result) writeStormText(w io.Writer) error {
 		fmt.Fprintf(&b, "   foreign frames %d", r.Foreign)
 	}
 	b.WriteString("\n")
+	for _, e := range s.LossExamples {
+		fmt.Fprintf(&b, "    %s\n", e)
+	}
 	fmt.Fprintf(&b, "  latency     p50 %v   p90 %v   p99 %v   max %v (replayed messages count from their publish)\n",
 		round(r.LatencyP50), round(r.LatencyP90), round(r.LatencyP99), round(r.LatencyMax))
 	fmt.Fprintf(&b, "  bench CPU   %v, %.3f us/frame\n", round(r.BenchCPU), r.BenchCPUPerFrame/1e3)

@@ -73,3 +73,23 @@ func FuzzKeepOffset(f *testing.F) {
 		}
 	})
 }
+
+func TestSeqTrackerListsWhatIsMissing(t *testing.T) {
+	tr := newSeqTracker(100)
+	for _, s := range []uint64{0, 1, 2, 4, 5, 7, 9} {
+		tr.observe(s)
+	}
+	got := tr.missing(10, 5)
+	want := []uint64{3, 6, 8}
+	if len(got) != len(want) {
+		t.Fatalf("missing = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("missing = %v, want %v", got, want)
+		}
+	}
+	if got := tr.missing(10, 1); len(got) != 1 || got[0] != 3 {
+		t.Errorf("missing(10, 1) = %v, want [3]", got)
+	}
+}
