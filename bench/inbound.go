@@ -120,6 +120,9 @@ func (in *inboundRun) received(m *nats.Msg) {
 	}
 }
 
+// maxAckError bounds the first ack error a run keeps, in bytes.
+const maxAckError = 200
+
 // ack handles an Engine.IO message holding a Socket.IO ACK, 43ID[...],
 // on the client's reader: an echo of the client's event with that id is a
 // round trip, anything else an error.
@@ -145,7 +148,10 @@ func (c *client) ack(p []byte, now int64) {
 	if !ok {
 		em.ackErrs++
 		if em.ackErr == "" {
-			em.ackErr = string(trim(bytes.TrimSuffix(body, []byte("]"))))
+			// Long enough for a server's reason, such as natsock's
+			// in-flight bounds; trim's 64 bytes would cut it.
+			e := bytes.TrimSuffix(body, []byte("]"))
+			em.ackErr = string(e[:min(len(e), maxAckError)])
 		}
 		return
 	}
