@@ -110,6 +110,13 @@
 // With no messages to send, a run only connects the clients, measures,
 // and holds them for [Config.Hold]: the idle-connection measure.
 //
+// # Charts
+//
+// [ParseChartData] reads what bench/compare.sh gathers from its runs
+// ([ChartData]: each goal row for natsock and the Node peer, and natsock's
+// costs by connections and payload size); [DrawGoals] and [DrawGrowth]
+// draw it as SVG, with no plotting tool: what `natsock bench chart` does.
+//
 // Every run is bounded by [Config.Timeout] and closes every connection and
 // goroutine it opened before [Run] returns.
 package bench
