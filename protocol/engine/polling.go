@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -28,11 +29,18 @@ func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, q map[str
 	s.open()
 }
 
+// Header values shared by every polling response: net/http only reads
+// them.
+var (
+	payloadContentType  = []string{"text/plain; charset=UTF-8"}
+	payloadCacheControl = []string{"no-store"}
+)
+
 func writePayload(w http.ResponseWriter, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=UTF-8")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("Cache-Control", "no-store")
+	h["Content-Type"] = payloadContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Cache-Control"] = payloadCacheControl
 	_, _ = w.Write(body)
 }
 
@@ -92,7 +100,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		var noopDue <-chan time.Time
 		switch {
 		case s.closed && s.pollFinal != nil:
-			body = s.drainLocked(s.pollFinal)
+			body = s.drainLocked(s.pollFinal, getPollBody())
 			if len(s.queue) == 0 {
 				s.endPollingLocked() // the final packet is in body
 			} else {
@@ -106,14 +114,14 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, codeBadRequest)
 			return
 		case s.closed:
-			body = s.recordsLocked(closeMsg, nil)
+			body = s.recordsLocked(closeMsg, getPollBody())
 		case s.pollNoop:
 			var wait time.Duration
 			if !heldSince.Before(s.probeSince) {
 				wait = time.Until(heldSince.Add(probeNoopDelay))
 			}
 			if wait <= 0 {
-				body = s.recordsLocked(noopMsg, nil)
+				body = s.recordsLocked(noopMsg, getPollBody())
 				break
 			}
 			if noopTimer == nil {
@@ -123,12 +131,14 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			}
 			noopDue = noopTimer.C
 		case len(s.queue) > 0:
-			body = s.drainLocked(nil)
+			body = s.drainLocked(nil, getPollBody())
 		}
 		if body != nil {
 			s.pollHeld = false
 			s.mu.Unlock()
-			if err := s.srv.writePayloadWithin(w, body); err != nil {
+			err := s.srv.writePayloadWithin(w, body)
+			putPollBody(body) // net/http has copied or written it
+			if err != nil {
 				s.srv.cfg.Logger.Debug("polling response not delivered, closing", "sid", s.id,
 					"remote", r.RemoteAddr, "err", err)
 				s.abandonPolling()
@@ -166,32 +176,68 @@ func (s *Session) abandonPolling() {
 }
 
 // drainLocked takes queued messages, up to MaxPayload bytes (at least one),
-// and returns them as one polling payload, with final appended if set.
-func (s *Session) drainLocked(final *Message) []byte {
-	var body []byte
-	taken, n := 0, 0
+// and appends them to body as one polling payload, with final appended if
+// set. It measures what it takes first, so that body grows at most once.
+func (s *Session) drainLocked(final *Message, body []byte) []byte {
+	size, taken, n := 0, 0, 0
 	for _, m := range s.queue {
-		rec := m.pollRecords(s.protocol)
-		if n > 0 && len(body)+len(rec) > s.srv.cfg.MaxPayload {
+		rec := len(m.pollRecords(s.protocol))
+		if n > 0 && size+rec > s.srv.cfg.MaxPayload {
 			break
 		}
-		body = s.recordsLocked(m, body)
+		size += s.recordLen(m, size)
 		taken += m.size
 		n++
+	}
+	if final != nil && n == len(s.queue) {
+		size += s.recordLen(final, size)
+	}
+	body = slices.Grow(body, size)
+	for _, m := range s.queue[:n] {
+		body = s.recordsLocked(m, body)
 		if m == pingMsg {
 			s.pingTakenLocked()
 		}
 	}
-	clear(s.queue[:n])
-	s.queue = s.queue[n:]
-	if len(s.queue) == 0 {
-		s.queue = nil
-	}
+	s.takeQueueLocked(n)
 	s.queuedBytes -= taken
 	if final != nil && len(s.queue) == 0 {
 		body = s.recordsLocked(final, body)
 	}
 	return body
+}
+
+// keptQueueCap is the largest queue array a polling session keeps for its
+// next messages once its GET has taken them all: a session that polls
+// steadily then appends to the same array instead of growing a new one
+// for every GET, and an idle one holds at most this many pointers.
+const keptQueueCap = 256
+
+// takeQueueLocked removes the first n messages of the queue.
+func (s *Session) takeQueueLocked(n int) {
+	clear(s.queue[:n])
+	if n < len(s.queue) {
+		s.queue = s.queue[n:]
+		return
+	}
+	if cap(s.queue) <= keptQueueCap {
+		s.queue = s.queue[:0]
+	} else {
+		s.queue = nil
+	}
+}
+
+// recordLen is how many bytes recordsLocked appends for m to a payload of
+// used bytes.
+func (s *Session) recordLen(m *Message, used int) int {
+	if m.raw != nil {
+		return 0
+	}
+	n := len(m.pollRecords(s.protocol))
+	if s.protocol != 3 && used > 0 {
+		n++ // the separator
+	}
+	return n
 }
 
 // recordsLocked appends m's records to a payload.
