@@ -165,13 +165,19 @@ func (w *epollWatcher) run(epfd, wake int, done chan struct{}) {
 			if tok == wakeToken {
 				return
 			}
+			// The reader is counted while the token is known: a session
+			// keeps its token until its teardown, itself counted, has
+			// forgotten it, so the count cannot be zero here once Close
+			// waits on it (Close closes every session before it waits).
 			w.mu.Lock()
 			s := w.sessions[tok]
+			if s != nil {
+				w.srv.track(true)
+			}
 			w.mu.Unlock()
 			if s == nil {
 				continue
 			}
-			w.srv.track(true)
 			go w.read(s, tok)
 		}
 	}
