@@ -178,6 +178,7 @@ func (s *Session) probe(conn net.Conn, br *bufio.Reader) bool {
 	s.wakePollLocked() // a held GET sees the new transport and answers noop
 	s.kickLocked()
 	s.mu.Unlock()
+	s.upgraded()
 	return true
 }
 
