@@ -252,8 +252,12 @@ func waitTicks(t testing.TB, live []*tickClient, n int) {
 func TestAStalledClientIsCutWhileTheOthersReceiveEverything(t *testing.T) {
 	t.Parallel()
 	const (
-		bound  = 128 << 10
-		ticks  = 600
+		bound = 128 << 10
+		// 3000 ticks of about 1 KB: the stalled client's kernel buffers
+		// on loopback take a few hundred KB before its queue fills, and
+		// 600 ticks left too little margin past them (the test failed
+		// 4 times in 10 once writes stopped waiting on the socket).
+		ticks  = 3000
 		window = 16
 	)
 	pad := strings.Repeat("x", 1000)
