@@ -181,11 +181,14 @@ func (s *Session) abandonPolling() {
 func (s *Session) drainLocked(final *Message, body []byte) []byte {
 	size, taken, n := 0, 0, 0
 	for _, m := range s.queue {
-		rec := len(m.pollRecords(s.protocol))
+		rec := s.recordLen(m, 0)
 		if n > 0 && size+rec > s.srv.cfg.MaxPayload {
 			break
 		}
-		size += s.recordLen(m, size)
+		if s.protocol != 3 && size > 0 && m.raw == nil {
+			size++ // the separator
+		}
+		size += rec
 		taken += m.size
 		n++
 	}
