@@ -3,7 +3,11 @@
 package engine
 
 import (
+	"bufio"
+	"bytes"
+	"io"
 	"net"
+	"runtime"
 	"sync"
 	"syscall"
 )
@@ -29,6 +33,19 @@ type epollWatcher struct {
 	next     uint64
 	sessions map[uint64]*Session
 	done     chan struct{}
+	// jobs hands ready connections to the long-lived readers, queued
+	// (a goroutine per wake cost more than the reads); when the queue is
+	// full, a ready connection gets a goroutine of its own. A reader
+	// never waits on the network (read handles only whole frames), but it
+	// runs the Handler: a handler that blocks (the Handler documents it
+	// must not) holds one of the 2*GOMAXPROCS readers meanwhile.
+	jobs    chan readJob
+	readers sync.WaitGroup
+}
+
+type readJob struct {
+	s   *Session
+	tok uint64
 }
 
 // wakeToken names the wake pipe in the set; session tokens start at 1.
@@ -61,6 +78,14 @@ func (w *epollWatcher) startLocked() error {
 	}
 	w.epfd, w.wake, w.started = epfd, p, true
 	w.done = make(chan struct{})
+	w.jobs = make(chan readJob, 256)
+	for range 2 * runtime.GOMAXPROCS(0) {
+		w.readers.Go(func() {
+			for j := range w.jobs {
+				w.read(j.s, j.tok)
+			}
+		})
+	}
 	go w.run(epfd, p[0], w.done)
 	return nil
 }
@@ -178,33 +203,117 @@ func (w *epollWatcher) run(epfd, wake int, done chan struct{}) {
 			if s == nil {
 				continue
 			}
-			go w.read(s, tok)
+			select {
+			case w.jobs <- readJob{s, tok}:
+			default:
+				go w.read(s, tok)
+			}
 		}
 	}
 }
 
 // read handles what s's connection has waiting, then arms it again.
+//
+// It reads what the socket holds without waiting. When that is whole
+// websocket frames (nearly always: a client's event or pong is one small
+// frame), they are handled from memory, so the read can never block and
+// it may run on one of the watcher's long-lived readers. A frame that
+// continues past what has arrived is finished on a goroutine of its own,
+// which may wait for the rest (within the client's heartbeat).
 func (w *epollWatcher) read(s *Session, tok uint64) {
 	defer w.srv.wg.Done()
 	s.mu.Lock()
 	conn := s.conn
 	s.mu.Unlock()
-	if conn == nil || s.readPooled(conn) {
-		return
-	}
-	w.mu.Lock()
-	live, epfd := w.sessions[tok] == s, w.epfd
-	w.mu.Unlock()
-	if !live {
+	if conn == nil {
 		return
 	}
 	rc := idleConn(conn)
 	if rc == nil {
 		return
 	}
+	buf := readBufs.Get().(*[]byte)
+	n, err := readNow(rc, *buf)
+	switch {
+	case err == syscall.EAGAIN:
+		readBufs.Put(buf)
+		w.rearm(s, tok, rc) // woken for nothing
+		return
+	case err != nil:
+		readBufs.Put(buf)
+		s.closeFor(err)
+		return
+	}
+	data := (*buf)[:n]
+	if wholeFrames(data) < n {
+		rest := bytes.Clone(data)
+		readBufs.Put(buf)
+		w.srv.track(true)
+		go w.finishRead(s, tok, conn, rc, rest)
+		return
+	}
+	ended := s.readBytes(data)
+	readBufs.Put(buf)
+	if !ended {
+		w.rearm(s, tok, rc)
+	}
+}
+
+// finishRead handles rest, which ends inside a frame, and what follows it
+// on conn up to a message boundary, then arms the connection again.
+func (w *epollWatcher) finishRead(s *Session, tok uint64, conn net.Conn, rc syscall.RawConn, rest []byte) {
+	defer w.srv.wg.Done()
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(io.MultiReader(bytes.NewReader(rest), conn))
+	ended := s.readSome(br)
+	br.Reset(nil)
+	readers.Put(br)
+	if !ended {
+		w.rearm(s, tok, rc)
+	}
+}
+
+// rearm arms s's connection again, unless s has been forgotten.
+func (w *epollWatcher) rearm(s *Session, tok uint64, rc syscall.RawConn) {
+	w.mu.Lock()
+	live, epfd := w.sessions[tok] == s, w.epfd
+	w.mu.Unlock()
+	if !live {
+		return
+	}
 	if err := arm(rc, epfd, tok, syscall.EPOLL_CTL_MOD); err != nil {
 		s.closeFor(err)
 	}
+}
+
+// readBufs lends the readers the buffer one read fills.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, readNowSize); return &b }}
+
+// readNowSize is what one read takes from a socket: many small frames.
+const readNowSize = 4096
+
+// readNow reads what rc's socket holds into buf without waiting for more:
+// syscall.EAGAIN when it holds nothing, io.EOF when the client closed.
+func readNow(rc syscall.RawConn, buf []byte) (int, error) {
+	var n int
+	var errno error
+	err := rc.Read(func(fd uintptr) bool {
+		for {
+			n, errno = syscall.Read(int(fd), buf)
+			if errno != syscall.EINTR {
+				return true // never wait: the caller re-arms epoll
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case errno != nil:
+		return 0, errno
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 func (w *epollWatcher) close() {
@@ -221,6 +330,8 @@ func (w *epollWatcher) close() {
 	}
 	_, _ = syscall.Write(w.wake[1], []byte{1})
 	<-done
+	close(w.jobs)
+	w.readers.Wait()
 	_ = syscall.Close(w.epfd)
 	_ = syscall.Close(w.wake[0])
 	_ = syscall.Close(w.wake[1])

@@ -215,3 +215,78 @@ func TestKeptHeader(t *testing.T) {
 		t.Errorf("the request's header changed: %v", h)
 	}
 }
+
+// wholeFrames counts the bytes of whole messages only: a frame cut short,
+// a header cut short, and a fragmented message still open all stay out.
+func TestWholeFrames(t *testing.T) {
+	t.Parallel()
+	frame := func(fin bool, op byte, payload int, masked bool) []byte {
+		b0 := op
+		if fin {
+			b0 |= 0x80
+		}
+		var h []byte
+		switch {
+		case payload < 126:
+			h = []byte{b0, byte(payload)}
+		case payload < 1<<16:
+			h = []byte{b0, 126, byte(payload >> 8), byte(payload)}
+		default:
+			h = []byte{b0, 127, 0, 0, 0, 0, byte(payload >> 24), byte(payload >> 16), byte(payload >> 8), byte(payload)}
+		}
+		if masked {
+			h[1] |= 0x80
+			h = append(h, 1, 2, 3, 4)
+		}
+		return append(h, make([]byte, payload)...)
+	}
+	cat := func(parts ...[]byte) []byte {
+		var b []byte
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return b
+	}
+	text := frame(true, 1, 5, true)
+	big := frame(true, 2, 300, true)
+	huge := frame(true, 2, 70000, true)
+	ping := frame(true, 9, 0, true)
+	first := frame(false, 1, 3, true)
+	last := frame(true, 0, 3, true)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want int
+	}{
+		{"nothing", nil, 0},
+		{"one frame", text, len(text)},
+		{"three frames", cat(text, big, huge), len(text) + len(big) + len(huge)},
+		{"a header cut short", cat(text, huge[:3]), len(text)},
+		{"a payload cut short", cat(text, big[:len(big)-1]), len(text)},
+		{"a 64-bit length cut short", cat(text, huge[:9]), len(text)},
+		{"a fragmented message still open", cat(text, first), len(text)},
+		{"a ping inside an open message", cat(text, first, ping), len(text)},
+		{"a fragmented message closed", cat(text, first, ping, last), len(text) + len(first) + len(ping) + len(last)},
+		{"a ping on its own", cat(ping, text[:1]), len(ping)},
+		{"a length of 2^63", cat(text, []byte{0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}), len(text)},
+	} {
+		if got := wholeFrames(tc.data); got != tc.want {
+			t.Errorf("%s: wholeFrames = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+func FuzzWholeFrames(f *testing.F) {
+	f.Add([]byte{0x81, 0x85, 1, 2, 3, 4, 'h', 'e', 'l', 'l', 'o'})
+	f.Add([]byte{0x01, 0x81, 1, 2, 3, 4, 'a', 0x80, 0x81, 1, 2, 3, 4, 'b'})
+	f.Add([]byte{0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n := wholeFrames(data)
+		if n < 0 || n > len(data) {
+			t.Fatalf("wholeFrames = %d for %d bytes", n, len(data))
+		}
+		if wholeFrames(data[:n]) != n {
+			t.Fatalf("the whole prefix (%d bytes) is not whole on its own", n)
+		}
+	})
+}

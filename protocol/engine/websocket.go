@@ -374,3 +374,74 @@ func readGrowing(r io.Reader, b []byte, n int) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// wholeFrames returns how many of data's leading bytes are whole websocket
+// messages: frames up to the last one that ends a message (a final data
+// frame, or a control frame outside a fragmented message). The rest, if
+// any, is a frame or a fragmented message that continues past data. It
+// reads only the frames' headers.
+func wholeFrames(data []byte) int {
+	off, whole, open := 0, 0, false
+	for {
+		rest := data[off:]
+		if len(rest) < 2 {
+			return whole
+		}
+		h := 2
+		length := uint64(rest[1] & 0x7f)
+		switch length {
+		case 126:
+			if len(rest) < 4 {
+				return whole
+			}
+			length = uint64(rest[2])<<8 | uint64(rest[3])
+			h = 4
+		case 127:
+			if len(rest) < 10 {
+				return whole
+			}
+			length = 0
+			for _, b := range rest[2:10] {
+				length = length<<8 | uint64(b)
+			}
+			h = 10
+		}
+		if rest[1]&0x80 != 0 {
+			h += 4 // the mask
+		}
+		if len(rest) < h || uint64(len(rest)-h) < length {
+			return whole
+		}
+		off += h + int(length)
+		fin, control := rest[0]&0x80 != 0, rest[0]&0x08 != 0
+		switch {
+		case control:
+			if !open {
+				whole = off
+			}
+		case fin:
+			open, whole = false, off
+		default:
+			open = true
+		}
+	}
+}
+
+// readBytes handles the messages in data, which holds whole frames; it
+// reports whether the session ended.
+func (s *Session) readBytes(data []byte) bool {
+	src := bytes.NewReader(data)
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(src)
+	defer func() {
+		br.Reset(nil)
+		readers.Put(br)
+	}()
+	var hbuf [ws.MaxHeaderSize - 2]byte
+	for br.Buffered() > 0 || src.Len() > 0 {
+		if !s.readOne(br, hbuf[:]) {
+			return true
+		}
+	}
+	return false
+}
