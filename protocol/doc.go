@@ -55,9 +55,11 @@
 // as it waits for handlers on the read goroutine; nothing on that
 // goroutine waits for inMu.
 //
-// socketio's Observer methods Connected, Disconnected, Joined and Left run
-// holding the namespace's lock (and no socket's), which is what orders a
-// socket's reports; they take no lock of socketio's but a socket's.
+// socketio's Observer methods run holding the namespace's lock (Event its
+// read lock) and no socket's, which is what orders a socket's reports;
+// they take no lock of socketio's but a socket's. UpgradeObserver's
+// Upgraded runs from the engine's OnUpgrade, holding inMu as every
+// Handler call does.
 //
 // Leaves, held with no other lock taken after them: socketio.Server.mu
 // (the namespace table), socketio's per-connection lock (its sockets and

@@ -68,11 +68,14 @@
 // # Watching the server
 //
 // [Server.Namespaces] and [Namespace.Sockets] list what is connected now:
-// each [Socket] gives its id, [Socket.Transport], [Socket.Handshake] and
-// [Socket.Rooms]. An [Observer], added with [Server.Observe], keeps an
-// admin view or metrics current: it hears of every connect, disconnect,
-// room joined or left, and client event, on the goroutine making the
-// change, in order for each socket (Connected first, Disconnected last).
+// each [Socket] gives its id, its connection's [Socket.ClientID],
+// [Socket.Transport], [Socket.Handshake] and [Socket.Rooms]. An
+// [Observer], added with [Server.Observe], keeps an admin view or metrics
+// current: it hears of every connect, disconnect, room joined or left (at
+// a disconnect, each room the socket was in, as socket.io's adapter
+// reports them), and client event, on the goroutine making the change, in
+// order for each socket (Connected first, Disconnected last). An
+// [UpgradeObserver] hears of transport upgrades too.
 //
 // # socket.io v2
 //

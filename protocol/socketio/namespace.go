@@ -287,8 +287,17 @@ func (n *Namespace) removeFromRoomLocked(room string, s *Socket) {
 }
 
 func (n *Namespace) dispatch(s *Socket, ev *Event) {
-	for _, o := range n.srv.observing() {
-		o.Event(s, ev)
+	if obs := n.srv.observing(); obs != nil {
+		// Under the read lock, against the teardown's write lock: a
+		// socket the server disconnects meanwhile is reported
+		// Disconnected after this, or this is not reported at all.
+		n.mu.RLock()
+		if s.Connected() {
+			for _, o := range obs {
+				o.Event(s, ev)
+			}
+		}
+		n.mu.RUnlock()
 	}
 	n.mu.RLock()
 	h, all := n.handlers[ev.Name], n.onAny

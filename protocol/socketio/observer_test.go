@@ -35,7 +35,13 @@ func (r *recorder) Disconnected(s *socketio.Socket, reason socketio.Reason) {
 }
 
 func (r *recorder) Joined(s *socketio.Socket, room string) { r.add("joined %s %s", s.ID(), room) }
-func (r *recorder) Left(s *socketio.Socket, room string)   { r.add("left %s %s", s.ID(), room) }
+func (r *recorder) Left(s *socketio.Socket, room string) {
+	r.add("left %s %s connected=%v", s.ID(), room, s.Connected())
+}
+
+func (r *recorder) Upgraded(s *socketio.Socket) {
+	r.add("upgraded %s %s %s", s.Namespace().Name(), s.ID(), s.Transport())
+}
 func (r *recorder) Event(s *socketio.Socket, ev *socketio.Event) {
 	r.add("event %s %s %s", s.ID(), ev.Name, ev.Args)
 }
@@ -46,12 +52,13 @@ func (r *recorder) snapshot() []string {
 	return slices.Clone(r.lines)
 }
 
-var _ socketio.Observer = (*recorder)(nil)
+var _ socketio.UpgradeObserver = (*recorder)(nil)
 
 // TestObserverSeesASocketsLifeInOrder: an Observer sees the connect with
 // the rooms joined in middlewares, rooms joined and left afterwards, each
-// client event before its handler, and the disconnect after the socket left
-// its rooms; two observers see the same reports.
+// client event before its handler, and at the disconnect each room left
+// (in name order, the socket no longer connected), then the disconnect;
+// two observers see the same reports.
 func TestObserverSeesASocketsLifeInOrder(t *testing.T) {
 	srv, url := startRawServer(t, socketio.Config{})
 	var a, b recorder
@@ -70,6 +77,7 @@ func TestObserverSeesASocketsLifeInOrder(t *testing.T) {
 	handled := make(chan []string, 1)
 	ns.On("ping", func(s *socketio.Socket, ev *socketio.Event) {
 		handled <- a.snapshot()
+		s.Join("late")
 		_ = s.Emit("pong", socketio.Data{})
 	})
 	gone := make(chan struct{})
@@ -86,15 +94,18 @@ func TestObserverSeesASocketsLifeInOrder(t *testing.T) {
 	recv(t, gone, "the disconnect")
 
 	got := a.snapshot()
-	if len(got) != 5 {
-		t.Fatalf("reports:\n%s\nwant 5", strings.Join(got, "\n"))
+	if len(got) != 8 {
+		t.Fatalf("reports:\n%s\nwant 8", strings.Join(got, "\n"))
 	}
 	id := strings.Fields(got[0])[2]
 	want := []string{
 		"connected / " + id + " rooms=from-middleware",
 		"joined " + id + " from-connect",
-		"left " + id + " from-connect",
+		"left " + id + " from-connect connected=true",
 		"event " + id + " ping [1]",
+		"joined " + id + " late",
+		"left " + id + " from-middleware connected=false",
+		"left " + id + " late connected=false",
 		"disconnected / " + id + " rooms=0: client namespace disconnect",
 	}
 	if !slices.Equal(got, want) {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -372,6 +373,42 @@ func (h handler) OnClose(sess *engine.Session, reason engine.Reason) {
 		}
 	}
 }
+
+// OnUpgrade tells the UpgradeObservers of the connection's sockets. The
+// engine calls it serialized with OnMessage and OnClose, so every socket
+// that connected before it is in c.sockets, and reported Connected.
+func (h handler) OnUpgrade(sess *engine.Session) {
+	c, ok := sess.Data().(*conn)
+	if !ok {
+		return
+	}
+	var obs []UpgradeObserver
+	for _, o := range h.srv.observing() {
+		if uo, ok := o.(UpgradeObserver); ok {
+			obs = append(obs, uo)
+		}
+	}
+	if obs == nil {
+		return
+	}
+	c.mu.Lock()
+	socks := slices.Clone(c.sockets)
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.ns.mu.Lock()
+		s.mu.Lock()
+		connected := s.connectedLocked()
+		s.mu.Unlock()
+		if connected { // not one that left meanwhile, reported Disconnected
+			for _, o := range obs {
+				o.Upgraded(s)
+			}
+		}
+		s.ns.mu.Unlock()
+	}
+}
+
+var _ engine.UpgradeHandler = handler{}
 
 // fail closes the connection for a protocol violation.
 func (c *conn) fail(what string, err error) {

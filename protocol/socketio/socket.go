@@ -3,6 +3,7 @@ package socketio
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,14 @@ func (s *Socket) Namespace() *Namespace { return s.ns }
 // Auth returns the CONNECT packet's auth payload as raw JSON ({} when the
 // client sent none).
 func (s *Socket) Auth() json.RawMessage { return s.auth }
+
+// ClientID returns the Engine.IO session id of the socket's connection
+// (socket.io's socket.client.id), which the connection's sockets on every
+// namespace share: it groups them into one client. It is also what admits
+// an HTTP long-polling client's requests to its session, so a view shown
+// to others should show part of it (the socket.io Admin UI shows the
+// first 12 characters), or another name.
+func (s *Socket) ClientID() string { return s.conn.sess.ID() }
 
 // Handshake returns what the Engine.IO session kept of its opening request
 // (remote address, query, headers).
@@ -327,18 +336,31 @@ func (s *Socket) teardown(reason Reason, await bool) (left, hooks bool) {
 		s.ns.notifyDisconnecting(s, reason)
 	}
 
+	obs := s.ns.srv.observing()
+	var rooms []string // the rooms it leaves, for obs
 	s.ns.mu.Lock()
 	s.mu.Lock()
 	s.state = stateGone
 	for r := range s.rooms {
 		s.ns.removeFromRoomLocked(r, s)
+		if obs != nil {
+			rooms = append(rooms, r)
+		}
 	}
 	s.rooms = nil
 	delete(s.ns.sockets, s.id)
 	acks := s.acks
 	s.acks = nil
 	s.mu.Unlock()
-	for _, o := range s.ns.srv.observing() {
+	// As socket.io's adapter: leave-room for each room, then the
+	// disconnect.
+	slices.Sort(rooms)
+	for _, r := range rooms {
+		for _, o := range obs {
+			o.Left(s, r)
+		}
+	}
+	for _, o := range obs {
 		o.Disconnected(s, reason)
 	}
 	s.ns.mu.Unlock()
