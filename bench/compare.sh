@@ -228,7 +228,7 @@ rows=(
 	"fanout|fan-out to 1000 clients, delivered frames/s|frames|-c 1000 ${fanout[*]}"
 	"p99-100x100|p99 latency, 100 clients x 100 msg/s|p99|-c 100 --rate 100 --messages $((secs * 100))"
 	"p99-100x1000|p99 latency, 100 clients x 1000 msg/s|p99|-c 100 --rate 1000 --messages $((secs * 1000))"
-	"idle|memory per idle websocket connection, $idle_clients connections|mem|-c $idle_clients --messages 0 --hold 5s"
+	"idle|memory per idle websocket connection, $idle_clients connections, 25 s after connecting|mem|-c $idle_clients --messages 0 --hold 25s"
 	"p99-idlex5|p99 latency, $idle_clients clients x 5 msg/s|p99|-c $idle_clients --rate 5 --messages $((secs * 5))"
 	"polling|fan-out to 1000 long-polling clients, delivered frames/s|frames|--transport polling -c 1000 ${fanout[*]}"
 )
@@ -421,6 +421,7 @@ growth=(
 	"grow-1k|1,000 connections, 5 msg/s|-c 1000 --rate 5 --messages $((secs * 5))"
 	"grow-10k|10,000 connections, 5 msg/s|-c 10000 --rate 5 --messages $((secs * 5))"
 	"grow-max|$max_clients connections, 5 msg/s|-c $max_clients --rate 5 --messages $((secs * 5))"
+	"idle-max|$max_clients idle connections, 25 s after connecting|-c $max_clients --messages 0 --hold 25s"
 	"size-100|100 B payload, 1000 clients, fan-out|-c 1000 --size 100 ${fanout[*]}"
 	"size-1k|1 KiB payload, 1000 clients, fan-out|-c 1000 --size 1024 ${fanout[*]}"
 	# A window of 500 messages of 16 KiB would pass a client's 4 MiB queue
