@@ -15,7 +15,7 @@
 //
 // Output (stdout), one JSON object a line:
 //   {"ready":true}                               first, once listening
-//   {"name":"a","type":"connect","id":"..."}
+//   {"name":"a","type":"connect","id":"...","engine":"<Engine.IO sid>"}
 //   {"name":"a","type":"connect_error","message":"...","data":...}
 //   {"name":"a","type":"event","event":"config","args":[...]}
 //   {"name":"a","type":"upgrade","transport":"websocket"}
@@ -82,7 +82,7 @@ function handle(cmd) {
       s.io.on('open', () => {
         s.io.engine.on('upgrade', (t) => out({ name: cmd.name, type: 'upgrade', transport: t.name }));
       });
-      s.on('connect', () => out({ name: cmd.name, type: 'connect', id: s.id, transport: s.io.engine.transport.name }));
+      s.on('connect', () => out({ name: cmd.name, type: 'connect', id: s.id, engine: s.io.engine.id, transport: s.io.engine.transport.name }));
       s.on('connect_error', (err) => out({ name: cmd.name, type: 'connect_error', message: err.message, data: err.data === undefined ? null : err.data }));
       s.on('disconnect', (reason) => out({ name: cmd.name, type: 'disconnect', reason }));
       s.onAny((event, ...args) => out({ name: cmd.name, type: 'event', event, args: plain(args) }));

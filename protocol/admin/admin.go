@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/natsock/natsock/protocol/engine"
-	"github.com/natsock/natsock/protocol/internal/ids"
 	"github.com/natsock/natsock/protocol/socketio"
 )
 
@@ -62,24 +60,19 @@ type Admin struct {
 
 	limitLogged atomic.Int64 // unix nanoseconds the global login limit was last logged
 
+	// leaving holds, while a watched socket disconnects, the rooms it
+	// leaves, which socketio reports (Left) before the disconnect and
+	// socket.io's admin after it. Entries live from a socket's first Left
+	// to its Disconnected, both under its namespace's lock.
 	mu      sync.Mutex
-	clients map[*engine.Handshake]*clientRef // a connection's sockets share its Handshake
-	rooms   map[*socketio.Socket][]string    // each socket's rooms, for room_left at its disconnect
-	polling map[*socketio.Socket]struct{}    // reported to the watchers as "polling"
-}
-
-// clientRef names one connection for the UI, which groups sockets by it.
-type clientRef struct {
-	id      string
-	sockets int
+	leaving map[*socketio.Socket][]string
 }
 
 // update is one event for every watcher, made on the goroutine of the
 // change and emitted by the admin goroutine.
 type update struct {
-	event   string
-	data    socketio.Data
-	polling *socketio.Socket // reported as polling: watch for its upgrade
+	event string
+	data  socketio.Data
 }
 
 // New serves the Admin UI on srv, in the namespace cfg.Namespace, which it
@@ -101,9 +94,7 @@ func New(srv *socketio.Server, cfg Config) (*Admin, error) {
 		started: time.Now(),
 		pid:     os.Getpid(),
 		queue:   make(chan update, queueSize),
-		clients: make(map[*engine.Handshake]*clientRef),
-		rooms:   make(map[*socketio.Socket][]string),
-		polling: make(map[*socketio.Socket]struct{}),
+		leaving: make(map[*socketio.Socket][]string),
 	}
 	a.hostname, _ = os.Hostname()
 	if cfg.ReadOnly {
@@ -224,7 +215,7 @@ func (a *Admin) watcherDisconnected(s *socketio.Socket, reason socketio.Reason) 
 }
 
 // run is the admin goroutine: it emits the updates the observer queues,
-// and every StatsInterval the server's stats and any transport upgrades.
+// and every StatsInterval the server's stats.
 // When stopped it drops what is left in the queue, which a later UI's
 // all_sockets supersedes.
 func (a *Admin) run(stop, done chan struct{}) {
@@ -246,11 +237,6 @@ func (a *Admin) run(stop, done chan struct{}) {
 				continue
 			}
 			a.ns.Emit(u.event, u.data)
-			if u.polling != nil {
-				a.mu.Lock()
-				a.polling[u.polling] = struct{}{}
-				a.mu.Unlock()
-			}
 		case <-tick.C:
 			if a.watchers.Load() == 0 {
 				continue
@@ -258,29 +244,7 @@ func (a *Admin) run(stop, done chan struct{}) {
 			if a.resync.CompareAndSwap(true, false) {
 				a.ns.Emit("all_sockets", a.snapshot())
 			}
-			a.emitUpgrades()
 			a.ns.Emit("server_stats", a.stats())
-		}
-	}
-}
-
-// emitUpgrades tells the watchers of the sockets reported as polling that
-// have upgraded to websocket since.
-func (a *Admin) emitUpgrades() {
-	a.mu.Lock()
-	var list []*socketio.Socket
-	for s := range a.polling {
-		list = append(list, s)
-	}
-	a.mu.Unlock()
-	for _, s := range list {
-		if t := s.Transport(); t != "polling" {
-			a.mu.Lock()
-			delete(a.polling, s)
-			a.mu.Unlock()
-			a.ns.Emit("socket_updated", mustArgs(map[string]string{
-				"id": s.ID(), "nsp": s.Namespace().Name(), "transport": t,
-			}))
 		}
 	}
 }
@@ -291,13 +255,7 @@ func (a *Admin) snapshot() socketio.Data {
 	var list []socketInfo
 	for _, ns := range a.srv.Namespaces() {
 		for _, s := range ns.Sockets() {
-			info := a.describe(s, s.Rooms())
-			list = append(list, info)
-			if info.Transport == "polling" {
-				a.mu.Lock()
-				a.polling[s] = struct{}{}
-				a.mu.Unlock()
-			}
+			list = append(list, a.describe(s, s.Rooms()))
 		}
 	}
 	if list == nil {
@@ -348,7 +306,7 @@ func (a *Admin) describe(s *socketio.Socket, rooms []string) socketInfo {
 	return socketInfo{
 		Data:      data,
 		ID:        s.ID(),
-		ClientID:  a.clientID(s),
+		ClientID:  clientID(s),
 		Transport: s.Transport(),
 		NSP:       s.Namespace().Name(),
 		Handshake: describeHandshake(s.Handshake(), a.cfg.RedactQuery),
@@ -356,14 +314,16 @@ func (a *Admin) describe(s *socketio.Socket, rooms []string) socketInfo {
 	}
 }
 
-// clientID names the socket's connection.
-func (a *Admin) clientID(s *socketio.Socket) string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if c := a.clients[s.Handshake()]; c != nil {
-		return c.id
-	}
-	return ""
+// clientIDLen is how much of a connection's Engine.IO session id the UI
+// is shown, as @socket.io/admin-ui shows it.
+const clientIDLen = 12
+
+// clientID names the socket's connection, which the UI groups its sockets
+// by: the start of its Engine.IO session id, never the whole id (which
+// admits a long-polling client's requests to its session).
+func clientID(s *socketio.Socket) string {
+	id := s.ClientID()
+	return id[:min(len(id), clientIDLen)]
 }
 
 // timestamp is the UI's form of an event's time (a JavaScript Date, as
@@ -390,8 +350,3 @@ func mustArgs(values ...any) socketio.Data {
 	}
 	return d
 }
-
-// newClientID is a connection's name in the UI: random, not the Engine.IO
-// session id (which would let a reader of the UI take over a polling
-// session).
-func newClientID() string { return ids.New()[:12] }

@@ -15,7 +15,7 @@ import (
 // disconnecting some, UIs that log in and leave, and a UI sending actions.
 // A lock-order mistake between socketio's observer calls and the admin
 // deadlocks it (each wait is bounded). Afterwards a new UI's socket list
-// matches the server, and once every client has gone the admin tracks
+// matches the server, and once every client has gone the admin holds
 // nothing.
 func TestChurnWhileWatched(t *testing.T) {
 	ts := startServer(t, &admin.Config{StatsInterval: 20 * time.Millisecond})
@@ -104,14 +104,14 @@ func TestChurnWhileWatched(t *testing.T) {
 		}
 	}
 
-	// Every client gone, the admin tracks nothing but the UIs' connections.
+	// Every client gone, the admin holds nothing.
 	for _, s := range chat.Sockets() {
 		s.Disconnect(true)
 	}
 	cl.close("ui")
 	cl.close("final")
-	eventually(t, "the admin's bookkeeping to empty", func() bool {
-		c, r, p := ts.admin.Tracked()
-		return c == 0 && r == 0 && p == 0
-	})
+	eventually(t, "every socket to be gone", func() bool { return chat.Len() == 0 && ts.srv.Lookup("/admin").Len() == 0 })
+	if n := ts.admin.Leaving(); n != 0 {
+		t.Errorf("the admin holds the rooms of %d sockets that have gone", n)
+	}
 }

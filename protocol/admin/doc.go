@@ -26,15 +26,17 @@
 // ALL_EVENTS, and the server sends
 //
 //   - all_sockets when the UI connects: every socket of every namespace,
-//     with its connection ("client"), transport, rooms (its own id first,
-//     as socket.io's private room), data ([Config.SocketData]) and
-//     handshake (address, headers and query, with Authorization, Cookie
-//     and [Config.RedactQuery] hidden);
+//     with its connection ("client": the first 12 characters of its
+//     Engine.IO session id, as socket.io's admin shows it, never the whole
+//     id, which admits a long-polling client's requests), transport, rooms
+//     (its own id first, as socket.io's private room), data
+//     ([Config.SocketData]) and handshake (address, headers and query,
+//     with Authorization, Cookie and [Config.RedactQuery] hidden);
 //   - socket_connected, socket_disconnected (with the reason), room_joined
-//     and room_left (also for each room a socket had when it disconnects,
-//     as socket.io's adapter reports them) and socket_updated (when a
-//     polling client has upgraded to websocket, noticed at the next stats
-//     tick);
+//     and room_left (after a socket_disconnected, also for the socket's
+//     private room and each room it had, as socket.io's admin sends them:
+//     the UI's Rooms view drops a room once its last socket has left) and
+//     socket_updated (when a polling client has upgraded to websocket);
 //   - event_received for every client event, with its arguments (binary
 //     ones included), the admin namespace's own excepted;
 //   - server_stats every [Config.StatsInterval]: server id, host name,
@@ -65,7 +67,6 @@
 // [socketio.Observer] calls then copy what they need and queue it (4096
 // updates at most; past that the UI gets the whole list again at the next
 // tick) for one goroutine that emits it. Without a UI connected, each
-// connect, disconnect and room change costs a map update: the
-// connection's name and each socket's rooms are tracked, because the
-// observer is not told them at disconnect.
+// connect, room change and upgrade costs the observer an atomic load, and
+// each disconnect a lock besides; the admin keeps no state per socket.
 package admin

@@ -122,6 +122,7 @@ type line struct {
 	Name      string            `json:"name"`
 	Type      string            `json:"type"`
 	ID        string            `json:"id"`
+	Engine    string            `json:"engine"` // a connect's Engine.IO session id
 	Transport string            `json:"transport"`
 	Message   string            `json:"message"`
 	Reason    string            `json:"reason"`

@@ -13,91 +13,78 @@ import (
 // socket and queues, and never calls into a namespace.
 type observer struct{ a *Admin }
 
-var _ socketio.Observer = observer{}
+var _ socketio.UpgradeObserver = observer{}
 
-// Connected names the socket's connection, mirrors its rooms and
-// reports socket_connected.
+// watched reports whether anyone is to be told.
+func (a *Admin) watched() bool { return a.watchers.Load() > 0 && !a.closed.Load() }
+
+// Connected reports socket_connected.
 func (o observer) Connected(s *socketio.Socket) {
 	a := o.a
-	rooms := s.Rooms()
-	a.mu.Lock()
-	hs := s.Handshake()
-	c := a.clients[hs]
-	if c == nil {
-		c = &clientRef{id: newClientID()}
-		a.clients[hs] = c
-	}
-	c.sockets++
-	if len(rooms) > 0 {
-		a.rooms[s] = slices.Clone(rooms)
-	}
-	a.mu.Unlock()
-	if a.watchers.Load() == 0 || a.closed.Load() {
+	if !a.watched() {
 		return
 	}
-	info := a.describe(s, rooms)
-	u := update{event: "socket_connected", data: mustArgs(info, timestamp())}
-	if info.Transport == "polling" {
-		u.polling = s
-	}
-	a.enqueue(u)
+	a.enqueue(update{event: "socket_connected", data: mustArgs(a.describe(s, s.Rooms()), timestamp())})
 }
 
-// Disconnected forgets the socket and reports room_left for each room it
-// had (socketio reports none at a disconnect), then socket_disconnected.
+// Upgraded reports socket_updated with the socket's new transport, as
+// socket.io's admin does on its connection's upgrade.
+func (o observer) Upgraded(s *socketio.Socket) {
+	a := o.a
+	if !a.watched() {
+		return
+	}
+	a.enqueue(update{event: "socket_updated", data: mustArgs(map[string]string{
+		"id": s.ID(), "nsp": s.Namespace().Name(), "transport": s.Transport(),
+	})})
+}
+
+// Disconnected reports socket_disconnected, then room_left for the
+// socket's private room (its id) and for each room it was in, in the
+// order socket.io's admin sends them: its adapter's leave-room events are
+// emitted on the next tick, after the disconnect's. The UI drops a room
+// once its last socket has left it, so without them its Rooms view would
+// keep the gone socket.
 func (o observer) Disconnected(s *socketio.Socket, reason socketio.Reason) {
 	a := o.a
 	a.mu.Lock()
-	hs := s.Handshake()
-	if c := a.clients[hs]; c != nil {
-		if c.sockets--; c.sockets <= 0 {
-			delete(a.clients, hs)
-		}
+	rooms, ok := a.leaving[s]
+	if ok {
+		delete(a.leaving, s)
 	}
-	rooms := a.rooms[s]
-	delete(a.rooms, s)
-	delete(a.polling, s)
 	a.mu.Unlock()
-	if a.watchers.Load() == 0 || a.closed.Load() {
+	if !a.watched() {
 		return
 	}
 	nsp, id, ts := s.Namespace().Name(), s.ID(), timestamp()
+	a.enqueue(update{event: "socket_disconnected", data: mustArgs(nsp, id, string(reason), ts)})
+	a.enqueue(update{event: "room_left", data: mustArgs(nsp, id, id, ts)})
 	for _, r := range rooms {
 		a.enqueue(update{event: "room_left", data: mustArgs(nsp, r, id, ts)})
 	}
-	a.enqueue(update{event: "socket_disconnected", data: mustArgs(nsp, id, string(reason), ts)})
 }
 
-// Joined mirrors the room and reports room_joined.
+// Joined reports room_joined.
 func (o observer) Joined(s *socketio.Socket, room string) {
 	a := o.a
-	a.mu.Lock()
-	if !slices.Contains(a.rooms[s], room) {
-		a.rooms[s] = append(a.rooms[s], room)
-	}
-	a.mu.Unlock()
-	if a.watchers.Load() == 0 || a.closed.Load() {
+	if !a.watched() {
 		return
 	}
 	a.enqueue(update{event: "room_joined", data: mustArgs(s.Namespace().Name(), room, s.ID(), timestamp())})
 }
 
-// Left mirrors the room's loss and reports room_left.
+// Left reports room_left; a room left by a socket disconnecting (no
+// longer connected) is kept for Disconnected to report after the
+// disconnect.
 func (o observer) Left(s *socketio.Socket, room string) {
 	a := o.a
-	a.mu.Lock()
-	if rs := a.rooms[s]; rs != nil {
-		if i := slices.Index(rs, room); i >= 0 {
-			rs = slices.Delete(rs, i, i+1)
-		}
-		if len(rs) == 0 {
-			delete(a.rooms, s)
-		} else {
-			a.rooms[s] = rs
-		}
+	if !a.watched() {
+		return
 	}
-	a.mu.Unlock()
-	if a.watchers.Load() == 0 || a.closed.Load() {
+	if !s.Connected() {
+		a.mu.Lock()
+		a.leaving[s] = append(a.leaving[s], room)
+		a.mu.Unlock()
 		return
 	}
 	a.enqueue(update{event: "room_left", data: mustArgs(s.Namespace().Name(), room, s.ID(), timestamp())})
@@ -108,7 +95,7 @@ func (o observer) Left(s *socketio.Socket, room string) {
 // admin namespace's own commands are not reported.
 func (o observer) Event(s *socketio.Socket, ev *socketio.Event) {
 	a := o.a
-	if a.watchers.Load() == 0 || a.closed.Load() || s.Namespace() == a.ns {
+	if !a.watched() || s.Namespace() == a.ns {
 		return
 	}
 	args := make([]byte, 0, 64)
