@@ -7,7 +7,9 @@
 // A [Server] is an http.Handler. It hands each session to a [Handler]:
 // OnOpen, then OnMessage for each message in order, then OnClose once.
 // The order is a guarantee, even for a session that closes while its
-// handshake is written: OnClose waits for OnOpen to return.
+// handshake is written: OnClose waits for OnOpen to return. A Handler that
+// also implements [UpgradeHandler] is told, in that same order, when a
+// polling session has upgraded to websocket.
 // [Session.Send] queues a [Message] and never blocks on the network.
 //
 // # Fan-out and backpressure
