@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -80,6 +81,11 @@ func (b *Bridge) replayAfter(ctx context.Context, after uint64, fn func(seq uint
 	nc := b.conn.Load()
 	if rec == nil || nc == nil {
 		return after, ErrRecoveryOff
+	}
+	if after == math.MaxUint64 {
+		// No stream reaches it, and after+1 would wrap to 0, which a
+		// direct get refuses as an empty request.
+		return after, fmt.Errorf("%w (offset %d)", ErrReplayAhead, after)
 	}
 	// From this node's memory when it holds everything after the offset
 	// (the usual case: a client away for a moment).

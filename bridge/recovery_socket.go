@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -154,6 +155,9 @@ func (b *Bridge) replaySocket(ctx context.Context, s *socketio.Socket, after uin
 // client is up to date. It fails with ErrReplayTooOld or ErrReplayAhead
 // as replayAfter would.
 func (b *Bridge) probeOffset(ctx context.Context, offset uint64) error {
+	if offset == math.MaxUint64 {
+		return fmt.Errorf("%w (offset %d)", ErrReplayAhead, offset) // offset+1 would wrap to 0
+	}
 	if ok, tooOld := b.rec.recent.holds(offset, time.Now()); ok {
 		// This node delivered everything after offset a moment ago.
 		if tooOld {
