@@ -6,22 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-// SplitEvent splits an EVENT payload (already checked by Decode) into the
-// event name and its arguments, each argument a raw JSON subslice. A
-// numeric first element (allowed by the protocol) yields its digits as the
-// name.
-func SplitEvent(data []byte) (name string, args [][]byte, err error) {
-	elems, err := SplitArray(data)
-	if err != nil {
-		return "", nil, err
-	}
-	if len(elems) == 0 {
-		return "", nil, fmt.Errorf("%w: EVENT without a name", ErrBadPayload)
-	}
-	name, err = EventName(elems[0])
-	return name, elems[1:], err
-}
-
 // EventName decodes an EVENT's first element (Packet.Elems[0]): a JSON
 // string, or a number whose digits become the name.
 func EventName(first []byte) (string, error) {

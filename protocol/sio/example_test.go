@@ -37,19 +37,6 @@ func ExampleDecoder_Decode_v4() {
 	// Output: CONNECT_ERROR /admin?token=x "Not authorized" <nil>
 }
 
-func ExampleSplitEvent() {
-	name, args, err := sio.SplitEvent([]byte(`["message",1,"2",{"3":[true]}]`))
-	fmt.Println(name, err)
-	for _, a := range args {
-		fmt.Println(string(a))
-	}
-	// Output:
-	// message <nil>
-	// 1
-	// "2"
-	// {"3":[true]}
-}
-
 func ExampleSplitArray() {
 	elems, err := sio.SplitArray([]byte(` [ 1 , [2, 3] , "a,b" ] `))
 	fmt.Printf("%q %v\n", elems, err)
@@ -69,12 +56,6 @@ func ExampleAppendEventData() {
 	b = sio.AppendEventData(b, "message-back", []byte(`1`), []byte(`{"a":"b"}`))
 	fmt.Println(string(b))
 	// Output: 2/chat,["message-back",1,{"a":"b"}]
-}
-
-func ExampleAppend() {
-	p := sio.Packet{Type: sio.BinaryAck, Namespace: "/", ID: 789, Attachments: 1, Data: sio.AppendArray(nil, sio.Placeholder(0))}
-	fmt.Println(string(sio.Append(nil, p)))
-	// Output: 61-789[{"_placeholder":true,"num":0}]
 }
 
 func ExampleAppendQuote() {

@@ -249,8 +249,3 @@ func AppendHeader(dst []byte, p Packet) []byte {
 	}
 	return dst
 }
-
-// Append appends the whole packet's text.
-func Append(dst []byte, p Packet) []byte {
-	return append(AppendHeader(dst, p), p.Data...)
-}
