@@ -117,7 +117,10 @@
 // [github.com/natsock/natsock/bridge/sse]); a slow stream is closed, and
 // the others do not notice. Streams publish lifecycle events as sockets
 // do, with transport "sse", and are counted in [Bridge.SSEStats]. At
-// shutdown each ends after its queue is written, with the sockets.
+// shutdown each ends after its queue is written, with the sockets, and a
+// stream opened meanwhile gets an empty one: EventSource reconnects
+// (with its Last-Event-ID) after its retry delay, where a 503 would stop
+// it for good, as any answer but 200 does.
 //
 // # Monitoring
 //

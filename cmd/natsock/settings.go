@@ -105,13 +105,6 @@ func settings() []*setting {
 		row("nats-reconnect-buffer", "nats.reconnect_buffer", intField(func(o *options) *int { return &b(o).NATSReconnectBuffer }),
 			"bytes of inbound emits held while NATS is away; past it an acknowledged emit gets an error (-1: hold nothing)"),
 
-		row("sse-disable", "sse.disable", boolField(func(o *options) *bool { return &b(o).SSE.Disable }),
-			"do not serve server-sent events at GET /events (it answers 404)"),
-		row("sse-keepalive", "sse.keepalive", durationField(func(o *options) *time.Duration { return &b(o).SSE.KeepAlive }),
-			"a comment is written to an event stream silent this long, so that proxies keep it open (at least 100ms)"),
-		row("sse-retry", "sse.retry", durationField(func(o *options) *time.Duration { return &b(o).SSE.Retry }),
-			"reconnection delay an event stream's first message tells EventSource to wait once the stream ends"),
-
 		row("recovery", "recovery.enabled", boolField(func(o *options) *bool { return &b(o).Recovery }),
 			"socket.io connection-state recovery: keep the --map subjects' messages in a JetStream stream and replay what a reconnecting client missed, on any node"),
 		row("recovery-window", "recovery.window", durationField(func(o *options) *time.Duration { return &b(o).RecoveryWindow }),
@@ -120,6 +113,13 @@ func settings() []*setting {
 			"name of the JetStream stream over the --map subjects (letters, digits, - and _); natsock creates it"),
 		row("recovery-replicas", "recovery.replicas", intField(func(o *options) *int { return &b(o).RecoveryReplicas }),
 			"replicas of the recovery stream in a JetStream cluster (1 to 5; the embedded server: 1)"),
+
+		row("sse-disable", "sse.disable", boolField(func(o *options) *bool { return &b(o).SSE.Disable }),
+			"do not serve server-sent events at GET /events (it answers 404)"),
+		row("sse-keepalive", "sse.keepalive", durationField(func(o *options) *time.Duration { return &b(o).SSE.KeepAlive }),
+			"a comment is written to an event stream silent this long, so that proxies keep it open (at least 100ms)"),
+		row("sse-retry", "sse.retry", durationField(func(o *options) *time.Duration { return &b(o).SSE.Retry }),
+			"reconnection delay an event stream's first message tells EventSource to wait once the stream ends"),
 
 		row("cors-origin", "cors_origins", listField(func(o *options) *[]string { return &e(o).AllowOrigins }),
 			"browser origin allowed to connect, * for any (repeatable; default same-origin only)"),
