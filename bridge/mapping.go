@@ -249,9 +249,6 @@ func (m *Mapping) Route(r *Rule, subject string) (route Route, ok bool, err erro
 	return route, true, err
 }
 
-// Matches reports whether subject matches the rule's pattern.
-func (r *Rule) Matches(subject string) bool { return r.matches(strings.Split(subject, ".")) }
-
 // String returns the rule as a --map value that parses back to it.
 func (r *Rule) String() string {
 	s := r.Pattern + "=" + r.Event
