@@ -18,6 +18,8 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 var (
 	descSockets = desc("sockets",
 		"Connected socket.io sockets, by namespace and transport (websocket or polling).", "namespace", "transport")
+	descConnections = desc("connections",
+		"Open Engine.IO sessions (client connections; one holds a socket per namespace it joined).")
 	descSessionsOpened = desc("engine_sessions_opened_total",
 		"Engine.IO sessions (client connections) opened.")
 	descRefused = desc("connections_refused_total",
@@ -102,7 +104,7 @@ var _ prometheus.Collector = collector{}
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		descSockets, descSessionsOpened, descRefused,
+		descSockets, descConnections, descSessionsOpened, descRefused,
 		descMapMessages, descMapDeliveries, descMapNATSDropped, descMessagesDropped, descLatency, descBadTimestamp,
 		descSlow, descQueueDropped, descQueueTooLarge, descWrites, descFrames,
 		descInboundPublished, descInboundRequests, descInboundDropped, descRequestErrors, descBufferFull,
@@ -133,6 +135,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for _, sc := range b.SocketCounts() {
 		gauge(descSockets, float64(sc.Sockets), sc.Namespace, sc.Transport)
 	}
+	gauge(descConnections, float64(b.Connections()))
 	es := b.EngineStats()
 	counter(descSessionsOpened, es.Opened)
 	counter(descRefused, es.RefusedMax, "max_connections")

@@ -134,6 +134,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	before := scrape(t, url+"/metrics")
 	want(t, before, `natsock_sockets{namespace="/",transport="websocket"}`, 0)
 	want(t, before, `natsock_sockets{namespace="/ops",transport="polling"}`, 0)
+	want(t, before, `natsock_connections`, 0)
 	want(t, before, `natsock_map_messages_total{map="tasks.assigned=newTaskAssigned"}`, 0)
 	want(t, before, `natsock_nats_connected`, 1)
 	want(t, before, `natsock_ready`, 1)
@@ -149,6 +150,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	client.WaitReady(25 * time.Second)
 	during := scrape(t, url+"/metrics")
 	want(t, during, `natsock_sockets{namespace="/",transport="websocket"}`, 1)
+	want(t, during, `natsock_connections`, 1)
 
 	for i := range n {
 		m := &nats.Msg{Subject: "tasks.assigned", Data: fmt.Appendf(nil, `{"taskName":"task %d"}`, i), Header: nats.Header{}}
