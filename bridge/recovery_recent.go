@@ -62,20 +62,25 @@ func (l *recentLog) add(m recentMsg) {
 	}
 }
 
-// since returns the messages after sequence after, when the memory holds
-// all of them: after is its newest, or its oldest is at most after+1. ok
-// false means the stream must be read. tooOld reports that the message
-// after+1 is held but older than the window: the stream has dropped it,
-// or is about to. The messages are shared: their headers and data must
-// not be changed.
-func (l *recentLog) since(after uint64, now time.Time) (msgs []recentMsg, ok, tooOld bool) {
+// since returns up to limit messages after sequence after, appended to
+// dst[:0] (a replay reuses one chunk's array), when the
+// memory holds all of them: after is its newest, or its oldest is at most
+// after+1. ok false means the stream must be read. tooOld reports that
+// the message after+1 is held but older than the window: the stream has
+// dropped it, or is about to; the messages are returned all the same (a
+// replay that is already under way goes on with them). A replay takes
+// them a chunk at a time, so that each holds a bounded copy, not one of
+// the whole memory (up to recentMaxMessages entries) per client. The
+// messages are shared: their headers and data must not be changed.
+func (l *recentLog) since(dst []recentMsg, after uint64, now time.Time, limit int) (msgs []recentMsg, ok, tooOld bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	i, ok, tooOld := l.findLocked(after, now)
-	if !ok || tooOld {
-		return nil, ok, tooOld
+	if !ok {
+		return nil, false, false
 	}
-	return append([]recentMsg(nil), l.msgs[l.head+i:]...), true, false
+	held := l.msgs[l.head+i:]
+	return append(dst[:0], held[:min(len(held), limit)]...), true, tooOld
 }
 
 // holds is since without the messages: whether a replay after sequence

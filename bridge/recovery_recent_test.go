@@ -1,8 +1,14 @@
 package bridge
 
 import (
+	"context"
+	"runtime"
 	"testing"
 	"time"
+	"unsafe"
+
+	natstest "github.com/nats-io/nats-server/v2/test"
+	"github.com/nats-io/nats.go"
 )
 
 // TestRecentLog: the memory of recent messages holds a gapless run, no
@@ -16,7 +22,7 @@ func TestRecentLog(t *testing.T) {
 		l.add(recentMsg{seq: seq, data: []byte{byte(seq)}, at: t0.Add(time.Duration(seq) * time.Second)})
 	}
 	seqs := func(after uint64, now time.Time) (out []uint64, ok, tooOld bool) {
-		msgs, ok, tooOld := l.since(after, now)
+		msgs, ok, tooOld := l.since(nil, after, now, 100)
 		for _, m := range msgs {
 			out = append(out, m.seq)
 		}
@@ -35,7 +41,7 @@ func TestRecentLog(t *testing.T) {
 		{"at the newest: nothing to send", 9, now, nil, true, false},
 		{"before what it holds: read the stream", 3, now, nil, false, false},
 		{"past what it holds: read the stream", 10, now, nil, false, false},
-		{"the next message older than the window", 6, t0.Add(7*time.Second + time.Minute + time.Millisecond), nil, true, true},
+		{"the next message older than the window", 6, t0.Add(7*time.Second + time.Minute + time.Millisecond), []uint64{7, 8, 9}, true, true},
 	} {
 		got, ok, tooOld := seqs(tc.after, tc.now)
 		if ok != tc.ok || tooOld != tc.tooOld || len(got) != len(tc.want) {
@@ -50,6 +56,11 @@ func TestRecentLog(t *testing.T) {
 		if hok, htoo := l.holds(tc.after, tc.now); hok != ok || htoo != tooOld {
 			t.Errorf("%s: holds(%d) = %v, %v; since says %v, %v", tc.name, tc.after, hok, htoo, ok, tooOld)
 		}
+	}
+
+	// A replay copies a chunk at a time, not the whole memory.
+	if msgs, ok, _ := l.since(nil, 4, now, 2); !ok || len(msgs) != 2 || msgs[0].seq != 5 || msgs[1].seq != 6 {
+		t.Errorf("since(4) with a limit of 2: %v, %v; want 5 and 6", msgs, ok)
 	}
 
 	// A gap (messages the consumer never got) starts the memory afresh.
@@ -84,5 +95,51 @@ func TestRecentLog(t *testing.T) {
 	}
 	if l.bytes > recentMaxBytes || l.msgs[len(l.msgs)-1].seq != 100 {
 		t.Errorf("past the byte bound: %d bytes held", l.bytes)
+	}
+}
+
+// TestReplayFromMemoryCopiesAChunk: a replay served from the node's
+// memory copies a bounded chunk of it at a time, not all it holds: a
+// client resuming from the oldest message held (an SSE Last-Event-ID may
+// name any id) would otherwise cost a copy of up to recentMaxMessages
+// entries, per client, for as long as its replay runs.
+//
+// Not parallel: it reads the process's allocation count.
+func TestReplayFromMemoryCopiesAChunk(t *testing.T) {
+	opts := natstest.DefaultTestOptions
+	opts.Port = -1
+	ns := natstest.RunServer(&opts)
+	t.Cleanup(ns.Shutdown)
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	const n = recentMaxMessages
+	rec := &recovery{recent: recentLog{window: time.Hour}, reads: make(chan struct{}, 1)}
+	now := time.Now()
+	for seq := uint64(1); seq <= n; seq++ {
+		rec.recent.add(recentMsg{seq: seq, subject: "news.a", at: now})
+	}
+	rec.delivered.Store(n)
+	b := &Bridge{rec: rec}
+	b.conn.Store(nc)
+
+	var count int
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	last, err := b.replayAfter(context.Background(), 0, func(uint64, string, nats.Header, []byte) error {
+		count++
+		return nil
+	})
+	runtime.ReadMemStats(&after)
+	if err != nil || last != n || count != n {
+		t.Fatalf("replayAfter(0) = %d, %v after %d messages; want %d, nil", last, err, count, n)
+	}
+	// The whole memory is n entries of unsafe.Sizeof(recentMsg{}) bytes.
+	whole := n * uint64(unsafe.Sizeof(recentMsg{}))
+	if got := after.TotalAlloc - before.TotalAlloc; got > whole/4 {
+		t.Errorf("a replay of %d messages from memory allocated %d bytes; a copy of the whole memory is %d", n, got, whole)
 	}
 }

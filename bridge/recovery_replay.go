@@ -29,6 +29,9 @@ var (
 )
 
 const (
+	// recentChunk is how many messages a replay from memory copies at
+	// once.
+	recentChunk = 256
 	// replayBatch is how many messages one direct get asks for.
 	replayBatch = 256
 	// replayTimeout bounds the wait for each answer of a direct get.
@@ -88,20 +91,38 @@ func (b *Bridge) replayAfter(ctx context.Context, after uint64, fn func(seq uint
 		return after, fmt.Errorf("%w (offset %d)", ErrReplayAhead, after)
 	}
 	// From this node's memory when it holds everything after the offset
-	// (the usual case: a client away for a moment).
-	if msgs, ok, tooOld := rec.recent.since(after, time.Now()); ok {
-		if tooOld {
+	// (the usual case: a client away for a moment), a chunk at a time.
+	// Should the memory move past the replay meanwhile (the window, or
+	// its bounds), the rest is read from the stream. It stops at what
+	// live delivery had passed on when it began (the caller holds what
+	// comes later), so that a replay slower than the publishers ends.
+	last = after
+	end := rec.delivered.Load()
+	var chunk []recentMsg
+	for {
+		msgs, ok, tooOld := rec.recent.since(chunk, last, time.Now(), recentChunk)
+		chunk = msgs
+		if !ok {
+			break
+		}
+		if tooOld && last == after {
 			return after, fmt.Errorf("%w (the message after offset %d is older than the window)", ErrReplayTooOld, after)
 		}
-		last = after
 		for _, m := range msgs {
+			if m.seq > end {
+				return last, nil
+			}
 			if err := fn(m.seq, m.subject, m.hdr, m.data); err != nil {
 				return last, err
 			}
 			last = m.seq
 		}
-		return last, nil
+		clear(msgs) // no chunk keeps data the memory has let go
+		if len(msgs) < recentChunk || last >= end {
+			return last, nil
+		}
 	}
+	after = last
 	release, err := rec.acquireRead(ctx)
 	if err != nil {
 		return after, err
