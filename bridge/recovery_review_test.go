@@ -64,3 +64,18 @@ func containsStr(s, sub string) bool {
 	}
 	return false
 }
+
+// TestRecoveryWithoutJetStreamSaysSo: --recovery on a NATS server that
+// runs without JetStream stops the start with an error that says so and
+// how to fix it.
+func TestRecoveryWithoutJetStreamSaysSo(t *testing.T) {
+	t.Parallel()
+	ns := startNATS(t) // no JetStream
+	err := runUntilError(t, recoveryConfig(ns.ClientURL()))
+	if err == nil || !containsStr(err.Error(), "JetStream is not enabled") || !containsStr(err.Error(), "-js") {
+		t.Fatalf("Run = %v; want an error saying JetStream is not enabled", err)
+	}
+	if !errors.Is(err, bridge.ErrStreamConfig) {
+		t.Errorf("Run = %v; want ErrStreamConfig: a server without JetStream is its configuration, not a moment to wait out", err)
+	}
+}

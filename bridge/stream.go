@@ -207,8 +207,12 @@ func (b *Bridge) tryEnsureStream(ctx context.Context, js jetstream.JetStream, wa
 // others (time-outs, JetStream starting) may pass with a retry.
 func streamError(want jetstream.StreamConfig, err error) error {
 	var jerr jetstream.JetStreamError
-	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) {
-		return fmt.Errorf("bridge: recovery stream %q: JetStream is not enabled on the NATS server (run nats-server with -js, or JetStream in its config): %w", want.Name, err)
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+		errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+		// Not a moment to wait out: a server answers JetStream's API as
+		// soon as it accepts clients, when JetStream is on.
+		return fmt.Errorf("%w %q: JetStream is not enabled on the NATS server, or not for this account (run nats-server with -js, or JetStream in its config and the account's): %w",
+			ErrStreamConfig, want.Name, err)
 	}
 	if !errors.As(err, &jerr) || jerr.APIError() == nil {
 		return fmt.Errorf("bridge: recovery stream %q: %w", want.Name, err)
