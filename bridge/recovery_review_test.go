@@ -2,15 +2,18 @@ package bridge_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/natsock/natsock/bridge"
+	"github.com/natsock/natsock/bridge/bridgetest"
 )
 
 // TestReplayAfterOffsetsAtTheEndOfTheRange: an offset at or next to the
@@ -78,4 +81,52 @@ func TestRecoveryWithoutJetStreamSaysSo(t *testing.T) {
 	if !errors.Is(err, bridge.ErrStreamConfig) {
 		t.Errorf("Run = %v; want ErrStreamConfig: a server without JetStream is its configuration, not a moment to wait out", err)
 	}
+}
+
+// TestRecoveryWhileTheOldSocketLingers: a client whose old socket this
+// node has not yet seen go (a phone that changed networks: its old
+// connection is half open until the ping times out) resumes under a new
+// id, since the old one is taken. It must still get what was sent to its
+// old id: the events of the gap, replayed, and the live ones after, as
+// it would on a node where the old id was free.
+func TestRecoveryWhileTheOldSocketLingers(t *testing.T) {
+	t.Parallel()
+	js := runJetStream(t, -1, t.TempDir())
+	cfg := recoveryConfig(js.ClientURL())
+	cfg.Maps = []string{"direct.*=direct@{2}", "news.*=news"}
+	tb := startBridge(t, cfg)
+	nc := connect(t, js.ClientURL())
+
+	// The old socket: connected, never closed, quiet.
+	ctx, cancel := context.WithTimeout(context.Background(), recoveryBound)
+	defer cancel()
+	old, err := bridgetest.DialEngine(ctx, tb.URL, "/socket.io/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(old.Close)
+	if err := old.Send("40"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := old.Next(recoveryBound)
+	var answer struct{ SID, PID string }
+	if js, ok := strings.CutPrefix(p, "40"); err != nil || !ok || json.Unmarshal([]byte(js), &answer) != nil || answer.PID == "" {
+		t.Fatalf("CONNECT answered %q (%v), want a sid and a pid", p, err)
+	}
+
+	// The same client, back on a new connection, resumes the old pid.
+	c := startRecoveryClient(t, "client", tb.URL, nil)
+	c.connected()
+	c.send("drop")
+	c.next("disconnect")
+	publishAll(t, nc, "direct."+answer.SID, `"gap"`)
+	waitDelivered(t, tb, 1)
+	c.send("resume " + answer.PID)
+	if r, _ := c.connected(); !r {
+		t.Fatal("not recovered")
+	}
+	publishAll(t, nc, "direct."+answer.SID, `"live"`)
+	publishAll(t, nc, "news.a", `"marker"`)
+	checkEvents(t, "the resumed client", c.events(3), `direct:"gap"`, `direct:"live"`, `news:"marker"`)
+	c.send("quit")
 }

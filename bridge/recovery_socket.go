@@ -85,6 +85,13 @@ func (sr socketRecovery) Resume(s *socketio.Socket, req socketio.ResumeRequest) 
 		return socketio.Resumption{}, fmt.Errorf("bridge: resume refused: %w", err)
 	}
 	b.recStats.Recovered.Add(1)
+	if t.SocketID != "" {
+		// What was sent to the old id reaches the socket, replayed and
+		// live, also when it must take a new id: its old socket, whose
+		// loss this node has not seen yet (a half-open connection waiting
+		// for its ping to time out), still holds the old one.
+		s.Join(t.SocketID)
+	}
 	return socketio.Resumption{
 		ID: t.SocketID,
 		Replay: func(ctx context.Context, emit func(event string, d socketio.Data, seq uint64) error) error {
