@@ -29,6 +29,12 @@ type recovery struct {
 	// delivered is the sequence of the last message live delivery passed
 	// on. Only deliverStream writes it.
 	delivered atomic.Uint64
+	// recorded is the sequence of the last message live delivery took in:
+	// put in recent before it is broadcast, so that a replay beginning
+	// while its socket joins the namespace reaches a message the
+	// broadcast passed by (see deliverStream). Only deliverStream (and
+	// startRecovery) write it.
+	recorded atomic.Uint64
 	// recent is what live delivery passed on last, from which replays
 	// are served when they can be (see recentLog).
 	recent recentLog
@@ -91,6 +97,7 @@ func (b *Bridge) startRecovery(ctx context.Context) error {
 	// Delivery begins after the stream's last message now: what came
 	// before is for replay.
 	rec.delivered.Store(info.State.LastSeq)
+	rec.recorded.Store(info.State.LastSeq)
 	cons, err := js.OrderedConsumer(ctx, b.cfg.RecoveryStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: info.Config.Subjects,
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
@@ -182,10 +189,17 @@ func (b *Bridge) deliverStream(msg jetstream.Msg) {
 			"stream", b.cfg.RecoveryStream, "after", prev, "resumed_at", seq, "missed", seq-prev-1)
 	}
 	m := &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}
+	// Remembered before the broadcast: a resuming socket that joins the
+	// namespace once the broadcast has passed it by begins its replay
+	// after this, and finds the message in it (a replay reaches recorded);
+	// one that joined before holds it live, and its replay's copy is
+	// dropped by seq. delivered moves after the broadcast, since a resume
+	// ends by waiting for it (waitDelivered): the message is then held.
+	rec.recent.add(recentMsg{seq: seq, subject: m.Subject, hdr: m.Header, data: m.Data, at: meta.Timestamp})
+	rec.recorded.Store(seq)
 	if _, rule, _ := b.mapping.Match(m.Subject); rule != nil {
 		rec.handlers[rule.index](m, seq)
 	}
-	rec.recent.add(recentMsg{seq: seq, subject: m.Subject, hdr: m.Header, data: m.Data, at: meta.Timestamp})
 	rec.delivered.Store(seq)
 }
 

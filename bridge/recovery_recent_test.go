@@ -122,6 +122,7 @@ func TestReplayFromMemoryCopiesAChunk(t *testing.T) {
 		rec.recent.add(recentMsg{seq: seq, subject: "news.a", at: now})
 	}
 	rec.delivered.Store(n)
+	rec.recorded.Store(n)
 	b := &Bridge{rec: rec}
 	b.conn.Store(nc)
 

@@ -94,10 +94,11 @@ func (b *Bridge) replayAfter(ctx context.Context, after uint64, fn func(seq uint
 	// (the usual case: a client away for a moment), a chunk at a time.
 	// Should the memory move past the replay meanwhile (the window, or
 	// its bounds), the rest is read from the stream. It stops at what
-	// live delivery had passed on when it began (the caller holds what
-	// comes later), so that a replay slower than the publishers ends.
+	// live delivery had taken in when it began (rec.recorded: the caller
+	// holds what is broadcast later), so that a replay slower than the
+	// publishers ends.
 	last = after
-	end := rec.delivered.Load()
+	end := rec.recorded.Load()
 	var chunk []recentMsg
 	for {
 		msgs, ok, tooOld := rec.recent.since(chunk, last, time.Now(), recentChunk)
@@ -137,9 +138,10 @@ func (b *Bridge) replayAfter(ctx context.Context, after uint64, fn func(seq uint
 
 	last = after
 	checked := false // message after+1 was seen, or shown not to be due
-	// What live delivery had passed on when the replay began: the replay
-	// reaches at least this far, whichever replica answers.
-	floor := rec.delivered.Load()
+	// What live delivery had taken in when the replay began (recorded,
+	// which a message reaches before its broadcast): the replay reaches
+	// at least this far, whichever replica answers.
+	floor := rec.recorded.Load()
 	for tries := 0; ; {
 		more, err := b.replayBatch(ctx, nc, sub, inbox, &last, &checked, after, fn)
 		if err != nil {
