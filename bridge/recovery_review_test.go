@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -128,5 +129,46 @@ func TestRecoveryWhileTheOldSocketLingers(t *testing.T) {
 	publishAll(t, nc, "direct."+answer.SID, `"live"`)
 	publishAll(t, nc, "news.a", `"marker"`)
 	checkEvents(t, "the resumed client", c.events(3), `direct:"gap"`, `direct:"live"`, `news:"marker"`)
+	c.send("quit")
+}
+
+// TestRecoveryNodesStartingTogether: two nodes that start at the same
+// moment on a JetStream without the stream or the key race to make them;
+// both start, on one stream and one key: a client of one resumes on the
+// other.
+func TestRecoveryNodesStartingTogether(t *testing.T) {
+	t.Parallel()
+	js := runJetStream(t, -1, t.TempDir())
+	nc := connect(t, js.ClientURL())
+	nodes := make([]*testBridge, 2)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nodes[i] = startBridgeUnready(t, recoveryConfig(js.ClientURL()))
+		}()
+	}
+	wg.Wait()
+	for i, n := range nodes {
+		if n == nil {
+			t.Fatalf("node %d did not start", i)
+		}
+		waitReadyz(t, n.URL, http.StatusOK)
+	}
+	c := startRecoveryClient(t, "client", nodes[0].URL, nil)
+	c.connected()
+	publishAll(t, nc, "news.a", `"on A"`)
+	checkEvents(t, "on A", c.events(1), `news:"on A"`)
+	c.send("drop")
+	c.next("disconnect")
+	publishAll(t, nc, "news.a", `"missed"`)
+	waitDelivered(t, nodes[1], 2)
+	c.send("move " + nodes[1].URL)
+	c.send("reconnect")
+	if r, _ := c.connected(); !r {
+		t.Fatal("not recovered on the other node: the nodes sign with different keys, or read different streams")
+	}
+	checkEvents(t, "the replay on B", c.events(1), `news:"missed"`)
 	c.send("quit")
 }
