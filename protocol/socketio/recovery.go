@@ -183,13 +183,16 @@ func encodeEvent(namespace, event string, d Data, seq uint64, offset bool) *engi
 // that came meanwhile are all done. The socket's mu guards it, but for
 // last, which only the resume goroutine touches.
 type resumeState struct {
-	cancel    context.CancelFunc
-	holding   bool          // live events with a seq are held, not sent
-	held      []heldEvent   // in the order sent
-	inbound   []*Event      // client events waiting for OnConnect
-	announced bool          // OnConnect has begun: the disconnect hooks will run
-	done      chan struct{} // closed when the resume is over
-	last      uint64        // the highest seq sent to the client
+	cancel  context.CancelFunc
+	holding bool        // live events with a seq are held, not sent
+	held    []heldEvent // in the order sent
+	inbound []*Event    // client events waiting for OnConnect
+	// inboundBytes is what inbound holds, bounded by the session's
+	// MaxQueueBytes: the read goroutine goes on reading while they wait.
+	inboundBytes int
+	announced    bool          // OnConnect has begun: the disconnect hooks will run
+	done         chan struct{} // closed when the resume is over
+	last         uint64        // the highest seq sent to the client
 }
 
 type heldEvent struct {
@@ -230,18 +233,32 @@ func (s *Socket) receive(ev *Event) {
 	if s.resuming.Load() {
 		s.mu.Lock()
 		if rs := s.rs; rs != nil {
-			if len(rs.inbound) >= s.ns.srv.cfg.RecoveryHold {
+			size := ev.size()
+			if len(rs.inbound) >= s.ns.srv.cfg.RecoveryHold || rs.inboundBytes+size > s.ns.srv.eng.Config().MaxQueueBytes {
 				s.mu.Unlock()
 				s.overflow("client events waiting for the replay")
 				return
 			}
 			rs.inbound = append(rs.inbound, ev)
+			rs.inboundBytes += size
 			s.mu.Unlock()
 			return
 		}
 		s.mu.Unlock()
 	}
 	s.ns.dispatch(s, ev)
+}
+
+// size is what ev holds: its name, arguments and attachments, in bytes.
+func (ev *Event) size() int {
+	n := len(ev.Name)
+	for _, a := range ev.Args {
+		n += len(a)
+	}
+	for _, a := range ev.Attachments {
+		n += len(a)
+	}
+	return n
 }
 
 // overflow closes the connection of a resuming socket that would hold more
@@ -324,7 +341,7 @@ func (s *Socket) resume(ctx context.Context, rs *resumeState, replay ReplayFunc)
 	for {
 		s.mu.Lock()
 		evs := rs.inbound
-		rs.inbound = nil
+		rs.inbound, rs.inboundBytes = nil, 0
 		if len(evs) == 0 || !s.connectedLocked() {
 			s.rs = nil
 			s.resuming.Store(false)
@@ -345,7 +362,7 @@ func (s *Socket) endResume(rs *resumeState) {
 		s.rs = nil
 		s.resuming.Store(false)
 	}
-	rs.held, rs.inbound = nil, nil
+	rs.held, rs.inbound, rs.inboundBytes = nil, nil, 0
 	s.mu.Unlock()
 }
 

@@ -65,7 +65,8 @@ type Config struct {
 	Recovery Recovery
 	// RecoveryHold bounds, for one socket being resumed, the live events
 	// held while its missed ones are replayed, and the client's events
-	// waiting for its OnConnect; past either, the session is closed with
+	// waiting for its OnConnect (whose bytes Engine.MaxQueueBytes also
+	// bounds); past either, the session is closed with
 	// ReasonReplayOverflow (the client reconnects and resumes again from
 	// the last offset it got, rather than lose events). Zero means
 	// DefaultRecoveryHold (4096).

@@ -321,7 +321,7 @@ func (s *Socket) teardown(reason Reason, await bool) (left, hooks bool) {
 		if rs := s.rs; rs != nil {
 			hooks = rs.announced
 			rs.cancel()
-			rs.holding, rs.held, rs.inbound = false, nil, nil
+			rs.holding, rs.held, rs.inbound, rs.inboundBytes = false, nil, nil, 0
 		}
 	case stateJoining:
 		s.state, s.rooms = stateGone, nil
