@@ -124,6 +124,12 @@ func (b *Bridge) resumeSSE(ctx context.Context, c *sseClient, after uint64) erro
 	}
 	if err != nil {
 		last = 0 // a reset: every held event goes on
+	} else if werr := b.rec.waitDelivered(ctx, last); werr != nil {
+		// The replay may reach a message whose broadcast is still under
+		// way, or one a replica had that this node has not delivered
+		// yet: once live delivery has passed it on, its live copy is held
+		// and dropped below, never sent after the replay's.
+		return werr
 	}
 	if !c.endHold(last) {
 		return errSSESlow
