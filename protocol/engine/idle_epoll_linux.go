@@ -190,14 +190,16 @@ func (w *epollWatcher) run(epfd, wake int, done chan struct{}) {
 			if tok == wakeToken {
 				return
 			}
-			// The reader is counted while the token is known: a session
-			// keeps its token until its teardown, itself counted, has
-			// forgotten it, so the count cannot be zero here once Close
-			// waits on it (Close closes every session before it waits).
+			// The reader is counted as a request is: track refuses once
+			// Close has begun (Close then closes the session itself), and
+			// otherwise its count happens before Close waits, through the
+			// server's lock. Counting under w.mu, while the token is
+			// known, keeps a session's reader from starting after its
+			// teardown has forgotten it.
 			w.mu.Lock()
 			s := w.sessions[tok]
-			if s != nil {
-				w.srv.track(true)
+			if s != nil && !w.srv.track(false) {
+				s = nil
 			}
 			w.mu.Unlock()
 			if s == nil {
