@@ -70,6 +70,11 @@ func NewServer(cfg Config, h Handler) (*Server, error) {
 	}
 	srv.idle = newIdleWatcher(srv)
 	srv.writers.srv = srv
+	// The server's own count, given back by Close once every session is
+	// closed: while the server is open the count is never zero, so no
+	// goroutine's count (a teardown started from a request, an epoll
+	// reader) raises it from zero unordered with Close's Wait.
+	srv.wg.Add(1)
 	return srv, nil
 }
 
@@ -111,6 +116,7 @@ func (srv *Server) Close(ctx context.Context) error {
 		for _, s := range all {
 			s.CloseWith(ReasonServerShutdown)
 		}
+		srv.wg.Done() // the server's own count (see NewServer)
 	}
 	done := make(chan struct{})
 	go func() {
