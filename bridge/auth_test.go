@@ -16,7 +16,7 @@ import (
 
 	"github.com/natsock/natsock/bridge"
 	"github.com/natsock/natsock/bridge/auth"
-	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/internal/bridgetest"
 )
 
 // authSecret is the HS256 secret of the auth tests (32 bytes).

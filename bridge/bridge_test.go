@@ -23,7 +23,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/natsock/natsock/bridge"
-	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/internal/bridgetest"
 )
 
 // TestMain checks that no test leaves a goroutine behind: the bridge's,

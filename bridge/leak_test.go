@@ -11,7 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/natsock/natsock/bridge"
-	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/internal/bridgetest"
 )
 
 // TestManyClientsLeaveNoTrace connects and disconnects 5,000 raw websocket

@@ -15,7 +15,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/natsock/natsock/bridge"
-	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/internal/bridgetest"
 	"github.com/natsock/natsock/protocol/engine"
 	"github.com/natsock/natsock/protocol/socketio"
 )

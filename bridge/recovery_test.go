@@ -24,7 +24,7 @@ import (
 
 	"github.com/natsock/natsock/bridge"
 	"github.com/natsock/natsock/bridge/auth"
-	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/internal/bridgetest"
 )
 
 // recoveryBound bounds every wait of the recovery tests.

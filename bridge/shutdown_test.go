@@ -15,7 +15,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/natsock/natsock/bridge"
-	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/internal/bridgetest"
 )
 
 // TestShutdownUnderLoad cancels Run's context while messages pour in:

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/internal/bridgetest"
 )
 
 // receiver is a raw websocket client (bridgetest.Socket) whose packets a

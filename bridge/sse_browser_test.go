@@ -16,7 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/natsock/natsock/bridge"
-	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/internal/bridgetest"
 )
 
 // runBridgeOn runs a bridge on cfg.Listen as given (startBridge picks a

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/natsock/natsock/bridge"
-	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/internal/bridgetest"
 )
 
 // TestSSEResumeUnderTrafficSendsEachIDOnce: event streams resume, one

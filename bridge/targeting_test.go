@@ -13,7 +13,7 @@ import (
 
 	"github.com/natsock/natsock/bridge"
 	"github.com/natsock/natsock/bridge/auth"
-	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/internal/bridgetest"
 	"github.com/natsock/natsock/protocol/socketio"
 )
 

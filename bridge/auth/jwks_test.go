@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/natsock/natsock/bridge/auth"
-	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/internal/bridgetest"
 )
 
 // TestJWKSFileRotation rotates the keys of a JWKS file: a token of a new

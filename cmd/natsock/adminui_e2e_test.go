@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/internal/bridgetest"
 )
 
 // testServeAdminUI: serve with --admin-ui and a hash from admin-hash admits

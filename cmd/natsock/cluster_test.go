@@ -25,7 +25,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/natsock/natsock/bench"
-	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/internal/bridgetest"
 )
 
 // clusterBound bounds each wait of the cluster tests (a node or client

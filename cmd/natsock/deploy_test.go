@@ -48,7 +48,7 @@ import (
 	k8syaml "sigs.k8s.io/yaml"
 
 	"github.com/natsock/natsock/bridge"
-	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/internal/bridgetest"
 	"github.com/natsock/natsock/protocol/engine"
 )
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/natsock/natsock/bridge/bridgetest"
+	"github.com/natsock/natsock/internal/bridgetest"
 )
 
 // browserBound bounds browser.js: Chromium's start is the slow part.
