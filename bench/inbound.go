@@ -229,34 +229,18 @@ func (in *inboundRun) run(ctx context.Context) (int64, error) {
 // drain waits until every live client's events have come back, or until
 // none has for Config.Drain.
 func (in *inboundRun) drain(ctx context.Context) {
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	var lastDone int64
-	lastChange := time.Now()
-	for {
-		var done int64
+	waitDrained(ctx, in.rs.cfg.Drain, func() (uint64, bool) {
+		var done uint64
 		waiting := false
 		for _, c := range in.ws {
 			d := c.em.done.Load()
-			done += d
+			done += uint64(d)
 			if !c.ended.Load() && d < c.em.sent.Load() {
 				waiting = true
 			}
 		}
-		if !waiting {
-			return
-		}
-		if done != lastDone {
-			lastDone, lastChange = done, time.Now()
-		} else if time.Since(lastChange) > in.rs.cfg.Drain {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		return done, waiting
+	})
 }
 
 // stop ends the subscription, so that its callback has returned.

@@ -342,11 +342,7 @@ func (r *runner) dial(ctx context.Context, i int) (conn, error) {
 // published for it, or until no client has made progress for
 // Config.Drain.
 func (r *runner) drain(ctx context.Context) {
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	var lastSum uint64
-	lastChange := time.Now()
-	for {
+	waitDrained(ctx, r.rs.cfg.Drain, func() (uint64, bool) {
 		var sum uint64
 		waiting := false
 		for i, c := range r.clients {
@@ -356,12 +352,26 @@ func (r *runner) drain(ctx context.Context) {
 				waiting = true
 			}
 		}
+		return sum, waiting
+	})
+}
+
+// waitDrained polls progress every 5 ms until it reports nothing left to
+// wait for, or its sum has not moved for drain, or ctx ends: how a run
+// waits for what is in flight.
+func waitDrained(ctx context.Context, drain time.Duration, progress func() (sum uint64, waiting bool)) {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	var lastSum uint64
+	lastChange := time.Now()
+	for {
+		sum, waiting := progress()
 		if !waiting {
 			return
 		}
 		if sum != lastSum {
 			lastSum, lastChange = sum, time.Now()
-		} else if time.Since(lastChange) > r.rs.cfg.Drain {
+		} else if time.Since(lastChange) > drain {
 			return
 		}
 		select {

@@ -178,11 +178,7 @@ func (s *stormRun) connectAll(ctx context.Context) error {
 // drain waits until every client that has not failed holds every message
 // published, or until none has made progress for Config.Drain.
 func (s *stormRun) drain(ctx context.Context, published int64) {
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	var lastSum uint64
-	lastChange := time.Now()
-	for {
+	waitDrained(ctx, s.rs.cfg.Drain, func() (uint64, bool) {
 		var sum uint64
 		waiting := false
 		for _, c := range s.counters {
@@ -192,20 +188,8 @@ func (s *stormRun) drain(ctx context.Context, published int64) {
 				waiting = true
 			}
 		}
-		if !waiting {
-			return
-		}
-		if sum != lastSum {
-			lastSum, lastChange = sum, time.Now()
-		} else if time.Since(lastChange) > s.rs.cfg.Drain {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		return sum, waiting
+	})
 }
 
 // shutdown closes every client and waits for their goroutines. Safe to
