@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// recovery.js — one real socket.io-client 4.8.4 socket against natsock with
-// connection-state recovery on, driven line by line by the bridge's
-// recovery tests (bridge/recovery_test.go).
+// recovery.js — one real socket.io-client 4.8.4 socket against a server with
+// connection-state recovery on, driven line by line by the recovery tests
+// of the bridge (bridge/recovery_test.go) and of protocol/socketio's seam
+// (protocol/socketio/recovery_node_test.go).
 //
 // Reconnection is off: the test decides when the client is gone and when
 // it comes back. It prints one JSON line on stdout for each thing that
 // happens:
 //
-//   {"type":"connect","id":..,"recovered":bool,"pid":..,"offset":..}
+//   {"type":"connect","id":..,"recovered":bool,"pid":..,"offset":..,"transport":..}
 //   {"type":"event","event":..,"args":[..]}   the offset is the last arg
 //   {"type":"disconnect","reason":..}
 //   {"type":"connect_error","message":..,"data":..}
@@ -24,6 +25,7 @@
 //                         another user's pid, as an attacker would send it
 //   move URL              the next connect goes to URL (another node), as
 //                         behind a load balancer that sends it elsewhere
+//   emit NAME JSON        emit NAME with the arguments of the JSON array
 //   quit                  disconnect and exit 0
 //
 // Usage: node recovery.js --url URL [--transports websocket]
@@ -76,7 +78,15 @@ const socket = io(cfg.url, opts);
 // socket.io-client keeps the pid and the last offset in these two fields
 // (socket.js in 4.6+) and sends them in its next CONNECT.
 socket.on('connect', () => {
-  print({ type: 'connect', id: socket.id, recovered: socket.recovered, pid: socket._pid, offset: socket._lastOffset });
+  const engine = socket.io.engine;
+  print({
+    type: 'connect',
+    id: socket.id,
+    recovered: socket.recovered,
+    pid: socket._pid,
+    offset: socket._lastOffset,
+    transport: engine && engine.transport ? engine.transport.name : null,
+  });
 });
 socket.on('disconnect', (reason) => print({ type: 'disconnect', reason }));
 socket.on('connect_error', (err) => print({ type: 'connect_error', message: err.message, data: err.data }));
@@ -98,6 +108,11 @@ rl.on('line', (line) => {
       socket._lastOffset = rest[1];
       socket.connect();
       break;
+    case 'emit': {
+      const [name, ...json] = rest;
+      socket.emit(name, ...JSON.parse(json.join(' ') || '[]'));
+      break;
+    }
     case 'move':
       // The manager opens each new engine on its uri.
       socket.io.uri = rest[0];

@@ -18,9 +18,9 @@ import (
 )
 
 // recoveryJS drives a real socket.io-client 4.8.4 line by line.
-var recoveryJS = filepath.Join(testdataDir, "recovery-seam.js")
+var recoveryJS = filepath.Join(testdataDir, "recovery.js")
 
-// nodeLine is one line recovery-seam.js printed.
+// nodeLine is one line recovery.js printed.
 type nodeLine struct {
 	Type      string            `json:"type"`
 	ID        string            `json:"id"`
@@ -33,7 +33,7 @@ type nodeLine struct {
 	Error     string            `json:"error"`
 }
 
-// nodeClient is one running recovery-seam.js.
+// nodeClient is one running recovery.js.
 type nodeClient struct {
 	t      *testing.T
 	stdin  io.WriteCloser
@@ -84,7 +84,7 @@ func startNodeClient(t *testing.T, url, transports, auth string) *nodeClient {
 		}
 		<-readerDone
 		if err := cmd.Wait(); err != nil && !t.Failed() {
-			t.Errorf("recovery-seam.js: %v\nstderr:\n%s", err, nc.stderr.String())
+			t.Errorf("recovery.js: %v\nstderr:\n%s", err, nc.stderr.String())
 		}
 		cancel()
 	})
