@@ -23,39 +23,23 @@
 // Environment: CHROMIUM overrides the browser binary (default /usr/bin/chromium).
 'use strict';
 
-const START = Date.now();
-const CLOSE_MS = 1000;
-let finished = false;
+const { CLOSE_MS, state, printLine, finish, fail, remaining } = require('./lib/browserrun');
 let browser = null;
 let page = null;
 let failShot = null;
 const clients = new Map();
-const diagnostics = [];
+const diagnostics = state.diagnostics;
+state.keepDiagnostics = 30;
 
-function printLine(obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
-
-async function finish(result) {
-  if (finished) return;
-  finished = true;
-  result.ms = Date.now() - START;
-  if (!result.ok && diagnostics.length) result.page = diagnostics.slice(-30);
+// A failure saves a screenshot of the UI; the node clients go either way.
+state.beforeFinish.push(async (result) => {
   if (!result.ok && page && failShot) {
-    await Promise.race([page.screenshot({ path: failShot }).then(() => { result.screenshot = failShot; }).catch(() => {}),
-      new Promise((r) => setTimeout(r, CLOSE_MS))]);
+    await page.screenshot({ path: failShot }).then(() => { result.screenshot = failShot; });
   }
-  printLine(result);
+});
+state.beforeFinish.push(() => {
   for (const c of clients.values()) c.socket.disconnect();
-  if (browser) {
-    await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, CLOSE_MS))]);
-  }
-  process.exit(result.ok ? 0 : 1);
-}
-
-function fail(err) {
-  return finish({ ok: false, error: err instanceof Error ? err.message : String(err) });
-}
+});
 
 function parseArgs(argv) {
   const cfg = { clients: [], timeout: 60000, executablePath: process.env.CHROMIUM || '/usr/bin/chromium' };
@@ -89,9 +73,6 @@ function parseArgs(argv) {
   return cfg;
 }
 
-function remaining(cfg) {
-  return Math.max(1, cfg.timeout - (Date.now() - START) - CLOSE_MS - 500);
-}
 
 // connectClient opens one user's socket.io connection in node.
 function connectClient(cfg, c) {
@@ -145,7 +126,7 @@ async function run(cfg) {
   printLine({ ready: true, ids });
 
   const { chromium } = require('playwright-core');
-  browser = await chromium.launch({
+  browser = state.browser = await chromium.launch({
     executablePath: cfg.executablePath,
     headless: true,
     timeout: remaining(cfg),

@@ -19,31 +19,9 @@
 // Environment: CHROMIUM overrides the browser binary (default /usr/bin/chromium).
 'use strict';
 
-const START = Date.now();
-const CLOSE_MS = 1000;
-let finished = false;
+const { CLOSE_MS, START, state, printLine, finish, fail, remaining } = require('./lib/browserrun');
 let browser = null;
-const diagnostics = [];
-
-function printLine(obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
-
-async function finish(result) {
-  if (finished) return;
-  finished = true;
-  result.ms = Date.now() - START;
-  if (!result.ok && diagnostics.length) result.page = diagnostics.slice(-20);
-  process.stdout.write(JSON.stringify(result) + '\n');
-  if (browser) {
-    await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, CLOSE_MS))]);
-  }
-  process.exit(result.ok ? 0 : 1);
-}
-
-function fail(err) {
-  return finish({ ok: false, error: err instanceof Error ? err.message : String(err) });
-}
+const diagnostics = state.diagnostics;
 
 function parseArgs(argv) {
   const cfg = { users: [], timeout: 40000, executablePath: process.env.CHROMIUM || '/usr/bin/chromium' };
@@ -70,9 +48,6 @@ function parseArgs(argv) {
   return cfg;
 }
 
-function remaining(cfg) {
-  return Math.max(1, cfg.timeout - (Date.now() - START) - CLOSE_MS - 500);
-}
 
 async function openPage(cfg, user) {
   const context = await browser.newContext();
@@ -100,7 +75,7 @@ async function openPage(cfg, user) {
 
 async function run(cfg) {
   const { chromium } = require('playwright-core');
-  browser = await chromium.launch({
+  browser = state.browser = await chromium.launch({
     executablePath: cfg.executablePath,
     headless: true,
     timeout: remaining(cfg),

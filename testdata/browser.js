@@ -21,41 +21,9 @@
 // playwright-core never downloads a browser; the system Chromium is used.
 'use strict';
 
-const START = Date.now();
-const CLOSE_MS = 1000; // budget for closing the browser at the end
-
-// ---------------------------------------------------------------------------
-// Output and termination
-// ---------------------------------------------------------------------------
-
-let finished = false;
+const { CLOSE_MS, state, printLine, finish, fail, remaining } = require('./lib/browserrun');
 let browser = null;
-const diagnostics = []; // page console messages and errors, reported on failure
-
-function printLine(obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
-
-/**
- * Print the final line, close the browser (bounded) and exit. Only the first
- * call has an effect.
- */
-async function finish(result) {
-  if (finished) return;
-  finished = true;
-  result.ms = Date.now() - START;
-  if (!result.ok && diagnostics.length) result.page = diagnostics.slice(-20);
-  const code = result.ok ? 0 : 1;
-  process.stdout.write(JSON.stringify(result) + '\n');
-  if (browser) {
-    await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, CLOSE_MS))]);
-  }
-  process.exit(code);
-}
-
-function fail(err) {
-  return finish({ ok: false, error: err instanceof Error ? err.message : String(err) });
-}
+const diagnostics = state.diagnostics; // page console messages and errors, reported on failure
 
 // ---------------------------------------------------------------------------
 // Arguments
@@ -92,9 +60,6 @@ function parseArgs(argv) {
  * Time left for a step: ends before the hard deadline (which itself leaves
  * CLOSE_MS to close the browser) so step-specific errors win.
  */
-function remaining(cfg) {
-  return Math.max(1, cfg.timeout - (Date.now() - START) - CLOSE_MS - 500);
-}
 
 // ---------------------------------------------------------------------------
 // Page helpers
@@ -119,7 +84,7 @@ async function waitForNotifications(cfg, page, n, what) {
 
 async function run(cfg) {
   const { chromium } = require('playwright-core');
-  browser = await chromium.launch({
+  browser = state.browser = await chromium.launch({
     executablePath: cfg.executablePath,
     headless: true,
     timeout: remaining(cfg),

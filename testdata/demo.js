@@ -18,31 +18,9 @@
 // Environment: CHROMIUM overrides the browser binary (default /usr/bin/chromium).
 'use strict';
 
-const START = Date.now();
-const CLOSE_MS = 1000;
-let finished = false;
+const { CLOSE_MS, START, state, printLine, finish, fail, remaining } = require('./lib/browserrun');
 let browser = null;
-const diagnostics = [];
-
-function printLine(obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
-
-async function finish(result) {
-  if (finished) return;
-  finished = true;
-  result.ms = Date.now() - START;
-  if (!result.ok && diagnostics.length) result.page = diagnostics.slice(-20);
-  printLine(result);
-  if (browser) {
-    await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, CLOSE_MS))]);
-  }
-  process.exit(result.ok ? 0 : 1);
-}
-
-function fail(err) {
-  return finish({ ok: false, error: err instanceof Error ? err.message : String(err) });
-}
+const diagnostics = state.diagnostics;
 
 function parseArgs(argv) {
   const cfg = { timeout: 40000, executablePath: process.env.CHROMIUM || '/usr/bin/chromium' };
@@ -66,15 +44,12 @@ function parseArgs(argv) {
   return cfg;
 }
 
-function remaining(cfg) {
-  return Math.max(1, cfg.timeout - (Date.now() - START) - CLOSE_MS - 500);
-}
 
 async function main() {
   const cfg = parseArgs(process.argv.slice(2));
   setTimeout(() => fail(new Error(`timed out after ${cfg.timeout}ms`)), cfg.timeout - CLOSE_MS).unref();
   const { chromium } = require('playwright-core');
-  browser = await chromium.launch({ executablePath: cfg.executablePath, headless: true, args: ['--no-sandbox'] });
+  browser = state.browser = await chromium.launch({ executablePath: cfg.executablePath, headless: true, args: ['--no-sandbox'] });
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   page.on('console', (m) => diagnostics.push(`console.${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => diagnostics.push(`pageerror: ${e.message}`));

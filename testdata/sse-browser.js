@@ -19,36 +19,17 @@
 // Environment: CHROMIUM overrides the browser binary (default /usr/bin/chromium).
 'use strict';
 
-const START = Date.now();
-const CLOSE_MS = 1000;
-let finished = false;
+const { CLOSE_MS, state, printLine, finish, fail, remaining } = require('./lib/browserrun');
 let browser = null;
 let page = null;
-const diagnostics = [];
+const diagnostics = state.diagnostics;
 
-async function finish(result) {
-  if (finished) return;
-  finished = true;
-  result.ms = Date.now() - START;
-  if (!result.ok) {
-    if (diagnostics.length) result.page = diagnostics.slice(-20);
-    if (page) {
-      result.state = await Promise.race([
-        page.evaluate(() => ({ got: window.got, opens: window.opens, errors: window.errors, readyState: window.es && window.es.readyState })).catch(() => null),
-        new Promise((r) => setTimeout(() => r(null), CLOSE_MS)),
-      ]);
-    }
+// A failure reports what the page's EventSource saw.
+state.beforeFinish.push(async (result) => {
+  if (!result.ok && page) {
+    result.state = await page.evaluate(() => ({ got: window.got, opens: window.opens, errors: window.errors, readyState: window.es && window.es.readyState })).catch(() => null);
   }
-  process.stdout.write(JSON.stringify(result) + '\n');
-  if (browser) {
-    await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, CLOSE_MS))]);
-  }
-  process.exit(result.ok ? 0 : 1);
-}
-
-function fail(err) {
-  return finish({ ok: false, error: err instanceof Error ? err.message : String(err) });
-}
+});
 
 function parseArgs(argv) {
   const cfg = { events: [], timeout: 40000, executablePath: process.env.CHROMIUM || '/usr/bin/chromium' };
@@ -71,13 +52,10 @@ function parseArgs(argv) {
   return cfg;
 }
 
-function remaining(cfg) {
-  return Math.max(1, cfg.timeout - (Date.now() - START) - CLOSE_MS - 500);
-}
 
 async function run(cfg) {
   const { chromium } = require('playwright-core');
-  browser = await chromium.launch({
+  browser = state.browser = await chromium.launch({
     executablePath: cfg.executablePath,
     headless: true,
     timeout: remaining(cfg),
