@@ -111,7 +111,7 @@ func (b *Bridge) startRecovery(ctx context.Context) error {
 		if !b.stopped.Load() {
 			b.log.Warn("recovery stream consumer", "stream", b.cfg.RecoveryStream, "err", err)
 		}
-	}))
+	}), jetstream.PullHeartbeat(consumerHeartbeat))
 	if err != nil {
 		b.rec = nil
 		return fmt.Errorf("bridge: recovery: consuming stream %q: %w", b.cfg.RecoveryStream, err)
@@ -120,6 +120,12 @@ func (b *Bridge) startRecovery(ctx context.Context) error {
 		"from_sequence", info.State.LastSeq+1)
 	return nil
 }
+
+// consumerHeartbeat is how often the server tells the ordered consumer it
+// is alive while no message flows. Two missed heartbeats make the consumer
+// start again on a live server: with nats.go's default of 5 s, a node whose
+// consumer lived on a NATS server that died delivered nothing for 10 s.
+const consumerHeartbeat = time.Second
 
 // pidKey returns the key all nodes sign pids with: read from the pid
 // bucket, or made there by the first node (a KV create is atomic, so two
