@@ -22,8 +22,8 @@ import (
 
 	"github.com/natsock/natsock/bridge"
 	"github.com/natsock/natsock/bridge/auth"
-	"github.com/natsock/natsock/internal/bridgetest"
 	"github.com/natsock/natsock/bridge/lifecycle"
+	"github.com/natsock/natsock/internal/bridgetest"
 )
 
 // sseEvent is one event as EventSource dispatches it.

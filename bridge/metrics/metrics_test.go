@@ -18,8 +18,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/natsock/natsock/bridge"
-	"github.com/natsock/natsock/internal/bridgetest"
 	"github.com/natsock/natsock/bridge/metrics"
+	"github.com/natsock/natsock/internal/bridgetest"
 )
 
 // startNATS runs a NATS server in the test's process, on a free port.
