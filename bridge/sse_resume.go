@@ -79,6 +79,7 @@ func (b *Bridge) resumeSSE(ctx context.Context, c *sseClient, after uint64) erro
 		}
 		return nil
 	}
+	var sent uint64 // the last sequence the replay wrote
 	last, err := b.replayAfter(ctx, after, func(seq uint64, subject string, _ nats.Header, data []byte) error {
 		if c.overflowed() {
 			return errSSESlow
@@ -95,6 +96,7 @@ func (b *Bridge) resumeSSE(ctx context.Context, c *sseClient, after uint64) erro
 			return nil
 		}
 		buf = append(buf, f...)
+		sent = seq
 		st.Replayed.Add(1)
 		if len(buf) >= sseReplayBatch {
 			return flush()
@@ -123,7 +125,9 @@ func (b *Bridge) resumeSSE(ctx context.Context, c *sseClient, after uint64) erro
 		return err
 	}
 	if err != nil {
-		last = 0 // a reset: every held event goes on
+		// A reset: every held event goes on but those the replay had
+		// already written before it failed (none: every one, 0).
+		last = sent
 	} else if werr := b.rec.waitDelivered(ctx, last); werr != nil {
 		// The replay may reach a message whose broadcast is still under
 		// way, or one a replica had that this node has not delivered
