@@ -21,8 +21,8 @@
 // A broadcast is encoded once into an engine.Message; each transport's
 // wire form (websocket frames, polling records; v3 or v4) is built on first
 // use and shared by every recipient. Each session has one bounded queue of
-// such messages; a websocket session's queue is written by one vectored
-// write from a goroutine that exists only while the queue is non-empty. A
+// such messages; a websocket session's queue is written by one non-blocking
+// vectored write from one of a few shared writers (see package engine). A
 // full queue meets the configured slow-consumer policy. Heartbeats and
 // timeouts of all sessions share one timer heap and goroutine.
 //
