@@ -287,20 +287,7 @@ func (in *inboundRun) tally(res *Result, r *runner, emitted, start int64) {
 	}
 	res.Disconnected = r.disconnected
 	res.DisconnectErr = r.disconnectErr
-	res.Published = emitted
-	if last > start {
-		res.DeliveryTime = time.Duration(last - start)
-		res.FramesPerSec = float64(res.Delivered) / res.DeliveryTime.Seconds()
-		res.MessagesPerSec = float64(emitted) / res.DeliveryTime.Seconds()
-	}
-	res.LatencyP50 = hist.Quantile(0.50)
-	res.LatencyP90 = hist.Quantile(0.90)
-	res.LatencyP99 = hist.Quantile(0.99)
-	res.LatencyMax = hist.Max()
-	res.LatencyMean = hist.Mean()
-	if res.Delivered > 0 {
-		res.BenchCPUPerFrame = float64(res.BenchCPU) / float64(res.Delivered)
-	}
+	res.delivered(emitted, start, last, &hist)
 	if answered > 0 {
 		res.ServerCPUPerEvent = float64(res.ServerCPU) / float64(answered)
 	}

@@ -197,3 +197,23 @@ func bytesIEC(v float64) string {
 	}
 	return s
 }
+
+// delivered fills the rates and latencies of a run that published
+// published messages from start (on the run's clock), whose last frame
+// arrived at last, with hist its latencies, and the bench's CPU per frame.
+func (res *Result) delivered(published, start, last int64, hist *Histogram) {
+	res.Published = published
+	if last > start {
+		res.DeliveryTime = time.Duration(last - start)
+		res.FramesPerSec = float64(res.Delivered) / res.DeliveryTime.Seconds()
+		res.MessagesPerSec = float64(published) / res.DeliveryTime.Seconds()
+	}
+	res.LatencyP50 = hist.Quantile(0.50)
+	res.LatencyP90 = hist.Quantile(0.90)
+	res.LatencyP99 = hist.Quantile(0.99)
+	res.LatencyMax = hist.Max()
+	res.LatencyMean = hist.Mean()
+	if res.Delivered > 0 {
+		res.BenchCPUPerFrame = float64(res.BenchCPU) / float64(res.Delivered)
+	}
+}

@@ -271,6 +271,36 @@ type runner struct {
 // answers pings while the others connect. The first error stops it.
 func (r *runner) connectAll(ctx context.Context) error {
 	cfg := &r.rs.cfg
+	err := connectEach(ctx, cfg.Clients, cfg.ConnectConcurrency, func(ctx context.Context, i int) error {
+		c, err := r.dial(ctx, i)
+		if ws, ok := c.(*wsClient); ok && r.reactor != nil {
+			if err = r.reactor.add(ws, i); err != nil {
+				_ = ws.conn.Close()
+			}
+		}
+		if err != nil {
+			return err
+		}
+		r.conns[i] = c
+		if r.reactor == nil {
+			r.readers.Go(c.read)
+		}
+		r.connected.Add(1)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.clients = make([]*client, len(r.conns))
+	for i, c := range r.conns {
+		r.clients[i] = c.stats()
+	}
+	return nil
+}
+
+// connectEach runs connect for clients 0..n-1, concurrency at a time. The
+// first error (named by its client), or the end of ctx, stops it.
+func connectEach(ctx context.Context, n, concurrency int, connect func(ctx context.Context, i int) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -279,29 +309,18 @@ func (r *runner) connectAll(ctx context.Context) error {
 		errOnce  sync.Once
 		firstErr error
 	)
-	for range min(cfg.ConnectConcurrency, cfg.Clients) {
+	for range min(concurrency, n) {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				i := int(next.Add(1)) - 1
-				if i >= cfg.Clients {
+				if i >= n {
 					return
 				}
-				c, err := r.dial(ctx, i)
-				if ws, ok := c.(*wsClient); ok && r.reactor != nil {
-					if err = r.reactor.add(ws, i); err != nil {
-						_ = ws.conn.Close()
-					}
-				}
-				if err != nil {
-					errOnce.Do(func() { firstErr = fmt.Errorf("bench: client %d of %d: %w", i+1, cfg.Clients, err) })
+				if err := connect(ctx, i); err != nil {
+					errOnce.Do(func() { firstErr = fmt.Errorf("bench: client %d of %d: %w", i+1, n, err) })
 					cancel()
 					return
 				}
-				r.conns[i] = c
-				if r.reactor == nil {
-					r.readers.Go(c.read)
-				}
-				r.connected.Add(1)
 			}
 		})
 	}
@@ -309,14 +328,7 @@ func (r *runner) connectAll(ctx context.Context) error {
 	if firstErr == nil && ctx.Err() != nil {
 		firstErr = ctx.Err()
 	}
-	if firstErr != nil {
-		return firstErr
-	}
-	r.clients = make([]*client, len(r.conns))
-	for i, c := range r.conns {
-		r.clients[i] = c.stats()
-	}
-	return nil
+	return firstErr
 }
 
 // dial opens client i with the run's transport, within a bound of its own.
@@ -431,19 +443,8 @@ func (r *runner) tally(res *Result, published int64, pubStart int64) {
 	}
 	res.Disconnected = r.disconnected
 	res.DisconnectErr = r.disconnectErr
-	res.Published = published
-	if last > pubStart {
-		res.DeliveryTime = time.Duration(last - pubStart)
-		res.FramesPerSec = float64(res.Delivered) / res.DeliveryTime.Seconds()
-		res.MessagesPerSec = float64(published) / res.DeliveryTime.Seconds()
-	}
-	res.LatencyP50 = hist.Quantile(0.50)
-	res.LatencyP90 = hist.Quantile(0.90)
-	res.LatencyP99 = hist.Quantile(0.99)
-	res.LatencyMax = hist.Max()
-	res.LatencyMean = hist.Mean()
+	res.delivered(published, pubStart, last, &hist)
 	if res.Delivered > 0 {
-		res.BenchCPUPerFrame = float64(res.BenchCPU) / float64(res.Delivered)
 		res.ServerCPUPerFrame = float64(res.ServerCPU) / float64(res.Delivered)
 	}
 	if published > 0 {

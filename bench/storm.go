@@ -132,41 +132,20 @@ func runStorm(ctx context.Context, cfg Config) (*Result, error) {
 // The first error stops it.
 func (s *stormRun) connectAll(ctx context.Context) error {
 	cfg := &s.rs.cfg
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		next     atomic.Int64
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-	)
-	for range min(cfg.ConnectConcurrency, cfg.Clients) {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= cfg.Clients {
-					return
-				}
-				dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
-				c, err := dialStorm(dctx, s, i)
-				dcancel()
-				if err != nil {
-					errOnce.Do(func() { firstErr = fmt.Errorf("bench: client %d of %d: %w", i+1, cfg.Clients, err) })
-					cancel()
-					return
-				}
-				s.clients[i] = c
-				s.connected.Add(1)
-				s.states[stormOnA].Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		firstErr = ctx.Err()
-	}
-	if firstErr != nil {
-		return firstErr
+	err := connectEach(ctx, cfg.Clients, cfg.ConnectConcurrency, func(ctx context.Context, i int) error {
+		dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
+		c, err := dialStorm(dctx, s, i)
+		dcancel()
+		if err != nil {
+			return err
+		}
+		s.clients[i] = c
+		s.connected.Add(1)
+		s.states[stormOnA].Add(1)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	s.counters = make([]*client, len(s.clients))
 	for i, c := range s.clients {
@@ -278,20 +257,7 @@ func (s *stormRun) tally(res *Result, published, pubStart int64) {
 		st.CaughtUpMax = caughtUpTimes[n-1]
 		st.CaughtUp = n
 	}
-	res.Published = published
-	if last > pubStart {
-		res.DeliveryTime = time.Duration(last - pubStart)
-		res.FramesPerSec = float64(res.Delivered) / res.DeliveryTime.Seconds()
-		res.MessagesPerSec = float64(published) / res.DeliveryTime.Seconds()
-	}
-	res.LatencyP50 = hist.Quantile(0.50)
-	res.LatencyP90 = hist.Quantile(0.90)
-	res.LatencyP99 = hist.Quantile(0.99)
-	res.LatencyMax = hist.Max()
-	res.LatencyMean = hist.Mean()
-	if res.Delivered > 0 {
-		res.BenchCPUPerFrame = float64(res.BenchCPU) / float64(res.Delivered)
-	}
+	res.delivered(published, pubStart, last, &hist)
 }
 
 // status is the progress bar's line.
